@@ -1,0 +1,31 @@
+"""The schema, with the limits that keep one request from exhausting the gateway."""
+
+from graphql import GraphQLError
+from strawberry import Schema
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.types import ExecutionContext
+
+from app.graphql.errors import ErrorCodes
+from app.graphql.queries import Query
+
+MAX_DEPTH = 10
+MAX_ALIASES = 20
+MAX_TOKENS = 5000
+
+
+class GatewaySchema(Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        # ErrorCodes has already logged the unexpected ones; the rest are the caller's
+        # mistakes and answered in the response, not worth a traceback in the log.
+        return None
+
+
+schema = GatewaySchema(
+    query=Query,
+    extensions=[
+        QueryDepthLimiter(max_depth=MAX_DEPTH),
+        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        ErrorCodes,
+    ],
+)

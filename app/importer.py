@@ -1,0 +1,44 @@
+"""From files to stored documents: read, check every document, then write the valid ones.
+
+A document that fails is reported with its file and line and not written; no document is
+ever written in part.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.loading import UnreadableFile, read_documents
+from app.store.documents import InvalidDocument, normalize_instance
+from app.store.roles import merge_grants, normalize_party_roles
+
+
+@dataclass
+class Batch:
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _read(paths: Iterable[str | Path], normalize: Callable[[Any, str], list[dict[str, Any]]]) -> Batch:
+    batch = Batch()
+    for path in paths:
+        try:
+            for located in read_documents([path]):
+                try:
+                    batch.documents.extend(normalize(located.document, located.source))
+                except InvalidDocument as error:
+                    batch.errors.append(f"{located.source}: {error}")
+        except UnreadableFile as error:
+            batch.errors.append(str(error))
+    return batch
+
+
+def read_instances(paths: Iterable[str | Path]) -> Batch:
+    return _read(paths, lambda document, _source: [normalize_instance(document)])
+
+
+def read_party_roles(paths: Iterable[str | Path]) -> Batch:
+    batch = _read(paths, normalize_party_roles)
+    batch.documents = merge_grants(batch.documents)
+    return batch

@@ -1,0 +1,90 @@
+"""Connecting to MongoDB, or to the embedded in-memory store.
+
+This module and the store modules beside it are the only ones that know about the driver.
+The embedded store is mongomock-motor; the few ways it differs from PyMongo's async client
+are kept here.
+"""
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne
+from pymongo.errors import ConnectionFailure
+
+from app.errors import ServiceUnavailable
+from app.store.ordering import SORT_FIELDS, TIE_BREAK
+
+SERVER_SELECTION_TIMEOUT_MS = 5000
+
+
+@dataclass
+class Database:
+    client: Any
+    instances: Any
+    instance_events: Any
+    party_roles: Any
+    embedded: bool
+
+    async def replace_by(self, collection: Any, keys: Sequence[str], documents: Sequence[dict[str, Any]]) -> None:
+        """Insert or replace each document whole, matched on `keys`."""
+        with driver_errors():
+            if self.embedded:
+                # mongomock's bulk_write does not accept PyMongo 4.x operation objects.
+                for document in documents:
+                    await collection.replace_one({k: document[k] for k in keys}, document, upsert=True)
+            elif documents:
+                requests = [ReplaceOne({k: d[k] for k in keys}, d, upsert=True) for d in documents]
+                await collection.bulk_write(requests, ordered=False)
+
+    async def close(self) -> None:
+        if not self.embedded:
+            await self.client.close()
+
+
+def connect(url: str | None, database_name: str) -> Database:
+    """Open the configured MongoDB, or a fresh in-memory store when no URL is given."""
+    if url:
+        client: Any = AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS)
+    else:
+        from mongomock_motor import AsyncMongoMockClient
+
+        client = AsyncMongoMockClient(tz_aware=True)
+    database = client[database_name]
+    return Database(
+        client=client,
+        instances=database["instances"],
+        instance_events=database["instanceEvents"],
+        party_roles=database["partyRoles"],
+        embedded=not url,
+    )
+
+
+async def ensure_indexes(database: Database) -> None:
+    """Indexes for the lookups and orders the API offers; creating them again is a no-op."""
+    with driver_errors():
+        await database.instances.create_index([("id", ASCENDING)], unique=True)
+        for field in SORT_FIELDS:
+            await database.instances.create_index([(field, DESCENDING), (TIE_BREAK, ASCENDING)])
+        for prefix in ("appId", "org", "instanceOwner.partyId"):
+            await database.instances.create_index(
+                [(prefix, ASCENDING), ("lastChanged", DESCENDING), (TIE_BREAK, ASCENDING)]
+            )
+        await database.instances.create_index([("process.currentTask.elementId", ASCENDING)])
+        await database.instance_events.create_index([("instanceId", ASCENDING), ("created", ASCENDING)])
+        await database.party_roles.create_index([("userId", ASCENDING), ("partyId", ASCENDING)], unique=True)
+
+
+@contextlib.contextmanager
+def driver_errors() -> Iterator[None]:
+    """Turn an unreachable database into SERVICE_UNAVAILABLE; other driver errors stay
+    internal and are masked at the edge."""
+    try:
+        yield
+    except ConnectionFailure as error:
+        raise ServiceUnavailable("the database is unreachable; try again shortly") from error
+
+
+async def to_list(cursor: Any) -> list[dict[str, Any]]:
+    return await cursor.to_list(None)

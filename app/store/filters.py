@@ -1,0 +1,231 @@
+"""The filter compiler: the one place where a filter becomes a MongoDB query.
+
+A filter is plain data in the shape of the contract's `InstanceFilter` (the GraphQL input
+converted to dicts, or an authorization predicate written the same way). Every key is looked
+up in the allow-lists below, so no caller-supplied string ever becomes a field path or an
+operator. Semantics follow what a GraphQL user sees: a null field and a missing one are the
+same, and flags and enums that are absent read as their documented defaults.
+"""
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from app.errors import BadUserInput
+
+Query = dict[str, Any]
+Clauses = list[Query]
+
+_COMPARISONS = {"eq": None, "ne": "$ne", "gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
+
+
+def _value_conditions(path: str, ops: Mapping[str, Any]) -> Clauses:
+    clauses: Clauses = []
+    for op, value in ops.items():
+        if value is None:
+            continue
+        if op == "eq":
+            clauses.append({path: value})
+        elif op in _COMPARISONS:
+            clauses.append({path: {_COMPARISONS[op]: value}})
+        elif op == "in":
+            clauses.append({path: {"$in": list(value)}})
+        elif op == "nin":
+            clauses.append({path: {"$nin": list(value)}})
+        elif op == "startsWith":
+            clauses.append({path: {"$regex": "^" + re.escape(value)}})
+        elif op == "exists":
+            clauses.append({path: {"$ne": None}} if value else {path: None})
+        else:
+            raise BadUserInput(f"unknown filter operator {op!r}")
+    return clauses
+
+
+def _string(path: str) -> Callable[[Any], Clauses]:
+    return lambda ops: _value_conditions(path, ops)
+
+
+# Dates and integers accept the same operator names; the GraphQL input types decide which
+# operators each offers.
+_date = _int = _string
+
+
+def _non_empty_list(path: str) -> Callable[[Any], Clauses]:
+    """A string filter on a list field: `eq` means the list holds the value, and `exists`
+    means the list has at least one entry (an empty list reads like a missing one)."""
+
+    def compile_ops(ops: Mapping[str, Any]) -> Clauses:
+        exists = ops.get("exists")
+        clauses = _value_conditions(path, {k: v for k, v in ops.items() if k != "exists"})
+        if exists is not None:
+            first_entry = f"{path}.0"
+            clauses.append({first_entry: {"$exists": True}} if exists else {first_entry: None})
+        return clauses
+
+    return compile_ops
+
+
+def _flag(path: str, *, default: bool) -> Callable[[Any], Clauses]:
+    def compile_flag(wanted: bool) -> Clauses:
+        if wanted == default:
+            return [{path: {"$ne": not default}}]
+        return [{path: wanted}]
+
+    return compile_flag
+
+
+def _one_of(path: str, *, default: str) -> Callable[[Any], Clauses]:
+    """Enum membership; the default also matches documents where the field is absent."""
+
+    def compile_values(values: Sequence[str]) -> Clauses:
+        accepted: list[str | None] = list(values)
+        if default in accepted:
+            accepted.append(None)
+        return [{path: {"$in": accepted}}]
+
+    return compile_values
+
+
+def _is_complete(complete: bool) -> Clauses:
+    if complete:
+        return [{"process.ended": {"$ne": None}}]
+    return [{"process.currentTask": {"$ne": None}}]
+
+
+def _exclude_confirmed_by(stakeholder: str) -> Clauses:
+    # On an array, $ne holds only when no element equals the value.
+    return [{"completeConfirmations.stakeholderId": {"$ne": stakeholder}}]
+
+
+_DATA_ELEMENT_FIELDS: dict[str, Callable[[Any], Clauses]] = {
+    "id": _string("id"),
+    "dataType": _string("dataType"),
+    "contentType": _string("contentType"),
+    "filename": _string("filename"),
+    "size": _int("size"),
+    "locked": _flag("locked", default=False),
+    "isRead": _flag("isRead", default=True),
+    "tags": _non_empty_list("tags"),
+    "fileScanResult": _one_of("fileScanResult", default="NotApplicable"),
+    "created": _date("created"),
+    "lastChanged": _date("lastChanged"),
+}
+
+
+def _nested(fields: Mapping[str, Callable[[Any], Clauses]]) -> Callable[[Any], Clauses]:
+    return lambda value: _compile_fields(value, fields)
+
+
+def _data_elements(element_filter: Mapping[str, Any]) -> Clauses:
+    return [{"data": {"$elemMatch": compile_data_element_filter(element_filter)}}]
+
+
+_INSTANCE_FIELDS: dict[str, Callable[[Any], Clauses]] = {
+    "appId": _string("appId"),
+    "org": _string("org"),
+    "instanceOwner": _nested(
+        {
+            "partyId": _string("instanceOwner.partyId"),
+            "personNumber": _string("instanceOwner.personNumber"),
+            "organisationNumber": _string("instanceOwner.organisationNumber"),
+        }
+    ),
+    "created": _date("created"),
+    "lastChanged": _date("lastChanged"),
+    "dueBefore": _date("dueBefore"),
+    "visibleAfter": _date("visibleAfter"),
+    "createdBy": _string("createdBy"),
+    "lastChangedBy": _string("lastChangedBy"),
+    "process": _nested(
+        {
+            "currentTask": _string("process.currentTask.elementId"),
+            "altinnTaskType": _string("process.currentTask.altinnTaskType"),
+            "isComplete": _is_complete,
+            "started": _date("process.started"),
+            "ended": _date("process.ended"),
+            "endEvent": _string("process.endEvent"),
+        }
+    ),
+    "status": _nested(
+        {
+            "isArchived": _flag("status.isArchived", default=False),
+            "isSoftDeleted": _flag("status.isSoftDeleted", default=False),
+            "isHardDeleted": _flag("status.isHardDeleted", default=False),
+            "readStatus": _one_of("status.readStatus", default="Unread"),
+            "substatusLabel": _string("status.substatus.label"),
+        }
+    ),
+    "data": _data_elements,
+    "excludeConfirmedBy": _exclude_confirmed_by,
+}
+
+
+def _compile_fields(value: Mapping[str, Any], fields: Mapping[str, Callable[[Any], Clauses]]) -> Clauses:
+    clauses: Clauses = []
+    for name, condition in value.items():
+        if condition is None:
+            continue
+        compile_field = fields.get(name)
+        if compile_field is None:
+            raise BadUserInput(f"unknown filter field {name!r}")
+        clauses.extend(compile_field(condition))
+    return clauses
+
+
+def _combine(clauses: Clauses) -> Query:
+    if not clauses:
+        return {}
+    if len(clauses) == 1:
+        return clauses[0]
+    return {"$and": clauses}
+
+
+def _instance_clauses(instance_filter: Mapping[str, Any]) -> Clauses:
+    combinators = {"and", "or", "not"}
+    clauses = _compile_fields({k: v for k, v in instance_filter.items() if k not in combinators}, _INSTANCE_FIELDS)
+    if instance_filter.get("and"):
+        clauses.extend(_combine(_instance_clauses(f)) for f in instance_filter["and"])
+    if instance_filter.get("or") is not None:
+        # An empty `or` has no alternative that holds: it matches nothing.
+        alternatives = [_combine(_instance_clauses(f)) for f in instance_filter["or"]]
+        clauses.append({"$or": alternatives} if alternatives else {"_id": {"$in": []}})
+    if instance_filter.get("not") is not None:
+        clauses.append({"$nor": [_combine(_instance_clauses(instance_filter["not"]))]})
+    return clauses
+
+
+def compile_instance_filter(instance_filter: Mapping[str, Any] | None) -> Query:
+    """Compile an `InstanceFilter` to a MongoDB query exactly as written."""
+    return _combine(_instance_clauses(instance_filter or {}))
+
+
+def compile_data_element_filter(element_filter: Mapping[str, Any] | None) -> Query:
+    """Compile a `DataElementFilter` to a query on one data element."""
+    return _combine(_compile_fields(element_filter or {}, _DATA_ELEMENT_FIELDS))
+
+
+def mentions_hard_deleted(instance_filter: Mapping[str, Any] | None) -> bool:
+    """Whether the filter asks about `status.isHardDeleted` anywhere, however nested."""
+    if not instance_filter:
+        return False
+    status = instance_filter.get("status") or {}
+    if status.get("isHardDeleted") is not None:
+        return True
+    nested = [*(instance_filter.get("and") or []), *(instance_filter.get("or") or [])]
+    if instance_filter.get("not") is not None:
+        nested.append(instance_filter["not"])
+    return any(mentions_hard_deleted(f) for f in nested)
+
+
+NOT_HARD_DELETED: Mapping[str, Any] = {"status": {"isHardDeleted": False}}
+
+
+def compile_read_query(instance_filter: Mapping[str, Any] | None, restriction: Mapping[str, Any] | None) -> Query:
+    """The query for a read: the caller's filter, hard-deleted instances left out unless the
+    filter asks about them, and the authorization restriction, all in one query."""
+    parts = [instance_filter or {}]
+    if not mentions_hard_deleted(instance_filter):
+        parts.append(NOT_HARD_DELETED)
+    if restriction is not None:
+        parts.append(restriction)
+    return _combine([q for q in (compile_instance_filter(p) for p in parts) if q])

@@ -1,0 +1,66 @@
+"""Sort orders and keyset conditions: each page starts strictly after the previous one's
+last document, so pages never skip or repeat a document, however many share a timestamp.
+
+MongoDB sorts a null or missing value before every date, so ascending orders put them
+first and descending orders last; the keyset conditions below follow that rule.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.store.filters import Query
+
+SORT_FIELDS = ("lastChanged", "created", "dueBefore", "visibleAfter")
+TIE_BREAK = "id"
+
+
+@dataclass(frozen=True)
+class SortKey:
+    field: str
+    descending: bool = True
+
+
+DEFAULT_ORDER = (SortKey("lastChanged", descending=True),)
+
+
+def normalize_order(order: Sequence[SortKey] | None) -> tuple[SortKey, ...]:
+    """The keys in effect: the default when none are given, each field once, and the
+    allow-listed fields only."""
+    keys: list[SortKey] = []
+    for key in order or DEFAULT_ORDER:
+        if key.field not in SORT_FIELDS:
+            raise ValueError(f"not a sortable field: {key.field!r}")
+        if all(k.field != key.field for k in keys):
+            keys.append(key)
+    return tuple(keys)
+
+
+def sort_specification(order: Sequence[SortKey]) -> list[tuple[str, int]]:
+    return [(k.field, -1 if k.descending else 1) for k in order] + [(TIE_BREAK, 1)]
+
+
+def _strictly_after(key: SortKey, value: Any) -> Query | None:
+    if value is None:
+        # Nulls come last in a descending order: nothing follows them there.
+        return None if key.descending else {key.field: {"$ne": None}}
+    if key.descending:
+        return {"$or": [{key.field: {"$lt": value}}, {key.field: None}]}
+    return {key.field: {"$gt": value}}
+
+
+def after_position(order: Sequence[SortKey], values: Sequence[Any], last_id: str) -> Query:
+    """Documents that sort strictly after (values..., last_id) in this order."""
+    alternatives: list[Query] = []
+    equal_so_far: list[Query] = []
+    for key, value in zip(order, values, strict=True):
+        after = _strictly_after(key, value)
+        if after is not None:
+            alternatives.append({"$and": [*equal_so_far, after]} if equal_so_far else after)
+        equal_so_far.append({key.field: value})
+    alternatives.append({"$and": [*equal_so_far, {TIE_BREAK: {"$gt": last_id}}]})
+    return alternatives[0] if len(alternatives) == 1 else {"$or": alternatives}
+
+
+def position_of(order: Sequence[SortKey], document: dict[str, Any]) -> list[Any]:
+    return [document.get(key.field) for key in order]

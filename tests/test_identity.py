@@ -1,0 +1,260 @@
+import base64
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from app.authorization.identity import (
+    END_USER_READ,
+    END_USER_WRITE,
+    SERVICE_OWNER_READ,
+    SERVICE_OWNER_WRITE,
+    Caller,
+    InvalidToken,
+    TokenVerifier,
+    bearer_token,
+)
+from app.authorization.tokens import DEVELOPMENT_SECRET, mint_token
+
+SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+OTHER_SECRET = "another-test-secret-long-enough-for-hs256-9876543210"
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "urn:altinn:userid": "1337",
+        "urn:altinn:partyid": "500000",
+        "urn:altinn:authlevel": "3",
+        "scope": END_USER_READ,
+        "exp": datetime.now(UTC) + timedelta(hours=1),
+    }
+    base.update(overrides)
+    return {key: value for key, value in base.items() if value is not None}
+
+
+def level(value: Any) -> dict[str, Any]:
+    return claims(**{"urn:altinn:authlevel": value})
+
+
+NOT_INTEGER = "urn:altinn:authlevel must be an integer"
+
+
+def hs256(payload: dict[str, Any], secret: str = SECRET) -> str:
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def hand_signed_hs256(payload: dict[str, Any], key: bytes) -> str:
+    # PyJWT refuses a PEM as an HMAC key, so the key-confusion attack token is built by hand.
+    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64url(json.dumps(payload).encode())
+    signature = hmac.new(key, f"{header}.{body}".encode(), hashlib.sha256).digest()
+    return f"{header}.{body}.{b64url(signature)}"
+
+
+@pytest.fixture(scope="module")
+def rsa_keys() -> tuple[rsa.RSAPrivateKey, str]:
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private_key, public_pem.decode()
+
+
+verifier = TokenVerifier(hs256_secret=SECRET)
+
+
+def test_service_owner_round_trip() -> None:
+    token = mint_token(secret=SECRET, org="TTD", org_number="991825827")
+    caller = verifier.verify(token)
+    assert caller == Caller(
+        org="ttd",
+        org_number="991825827",
+        auth_level=3,
+        scopes=frozenset({SERVICE_OWNER_READ, SERVICE_OWNER_WRITE}),
+    )
+    assert caller.is_service_owner
+    assert caller.actor_id == "991825827"
+    assert caller.has_scope(SERVICE_OWNER_READ)
+    assert not caller.has_scope(END_USER_READ)
+
+
+def test_service_owner_without_org_number_acts_as_org() -> None:
+    caller = verifier.verify(mint_token(secret=SECRET, org="ttd", scopes=[SERVICE_OWNER_READ]))
+    assert caller.actor_id == "ttd"
+    assert caller.scopes == frozenset({SERVICE_OWNER_READ})
+
+
+def test_end_user_round_trip() -> None:
+    token = mint_token(secret=SECRET, user_id="1", party_id="1337", auth_level=2)
+    caller = verifier.verify(token)
+    assert caller == Caller(
+        user_id="1",
+        party_id="1337",
+        auth_level=2,
+        scopes=frozenset({END_USER_READ, END_USER_WRITE}),
+    )
+    assert not caller.is_service_owner
+    assert caller.actor_id == "1"
+
+
+def test_numeric_claims_are_normalised_to_text() -> None:
+    token = hs256(
+        claims(**{"urn:altinn:userid": 1337, "urn:altinn:partyid": 5, "urn:altinn:authlevel": 4})
+    )
+    caller = verifier.verify(token)
+    assert (caller.user_id, caller.party_id, caller.auth_level) == ("1337", "5", 4)
+
+
+def test_development_secret_is_usable_without_warnings() -> None:
+    caller = TokenVerifier(hs256_secret=DEVELOPMENT_SECRET).verify(
+        mint_token(secret=DEVELOPMENT_SECRET, org="ttd")
+    )
+    assert caller.org == "ttd"
+
+
+def test_small_clock_skew_is_tolerated() -> None:
+    now = datetime.now(UTC)
+    token = hs256(claims(exp=now - timedelta(seconds=5), nbf=now + timedelta(seconds=5)))
+    assert verifier.verify(token).user_id == "1337"
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        (hs256(claims(exp=datetime.now(UTC) - timedelta(minutes=5))), "token has expired"),
+        (hs256(claims(), OTHER_SECRET), "token signature is invalid"),
+        (hs256(claims())[:-4] + "AAAA", "token signature is invalid"),
+        (jwt.encode(claims(), None, algorithm="none"), "token algorithm 'none' is not accepted"),
+        (hs256(claims(exp=None)), "token has no exp claim"),
+        (hs256(claims(nbf=datetime.now(UTC) + timedelta(minutes=5))), "token is not yet valid"),
+        (hs256(claims(iat=datetime.now(UTC) + timedelta(minutes=5))), "token is not yet valid"),
+        (hs256(claims(iat="yesterday")), "token has an invalid iat"),
+        (hs256(level("high")), NOT_INTEGER),
+        (hs256(level(2.5)), NOT_INTEGER),
+        (hs256(level(True)), NOT_INTEGER),
+        (hs256(level(5)), "urn:altinn:authlevel must be between 0 and 4"),
+        (hs256(level("-1")), NOT_INTEGER),
+        (
+            hs256(claims(**{"urn:altinn:userid": None})),
+            "token has no urn:altinn:org or urn:altinn:userid claim",
+        ),
+        (hs256(claims(**{"urn:altinn:userid": ["1"]})), "urn:altinn:userid must be a string or"),
+        (hs256(claims(scope=["a", "b"])), "scope must be a space-separated string"),
+        ("not-a-token", "token is malformed"),
+        ("a.b.c", "token is malformed"),
+        ("", "token is malformed"),
+    ],
+)
+def test_refusals(token: str, message: str) -> None:
+    with pytest.raises(InvalidToken, match=message):
+        verifier.verify(token)
+
+
+def test_rs256_accepts_tokens_signed_with_the_matching_private_key(
+    rsa_keys: tuple[rsa.RSAPrivateKey, str],
+) -> None:
+    private_key, public_pem = rsa_keys
+    token = jwt.encode(claims(**{"urn:altinn:org": "ttd"}), private_key, algorithm="RS256")
+    caller = TokenVerifier(rs256_public_key=public_pem).verify(token)
+    assert caller.org == "ttd"
+    assert caller.user_id == "1337"
+
+
+def test_rs256_refuses_a_token_signed_with_another_key(
+    rsa_keys: tuple[rsa.RSAPrivateKey, str],
+) -> None:
+    _, public_pem = rsa_keys
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = jwt.encode(claims(), other_key, algorithm="RS256")
+    with pytest.raises(InvalidToken, match="token signature is invalid"):
+        TokenVerifier(rs256_public_key=public_pem).verify(token)
+
+
+def test_rs256_refuses_hs256_token_keyed_with_the_public_key(
+    rsa_keys: tuple[rsa.RSAPrivateKey, str],
+) -> None:
+    _, public_pem = rsa_keys
+    payload = claims(exp=int((datetime.now(UTC) + timedelta(hours=1)).timestamp()))
+    token = hand_signed_hs256(payload, public_pem.encode())
+    with pytest.raises(InvalidToken, match="token algorithm 'HS256' is not accepted"):
+        TokenVerifier(rs256_public_key=public_pem).verify(token)
+
+
+def test_hs256_refuses_rs256_token(rsa_keys: tuple[rsa.RSAPrivateKey, str]) -> None:
+    private_key, _ = rsa_keys
+    token = jwt.encode(claims(), private_key, algorithm="RS256")
+    with pytest.raises(InvalidToken, match="token algorithm 'RS256' is not accepted"):
+        verifier.verify(token)
+
+
+def test_verifier_configuration_errors(rsa_keys: tuple[rsa.RSAPrivateKey, str]) -> None:
+    _, public_pem = rsa_keys
+    with pytest.raises(ValueError, match="exactly one"):
+        TokenVerifier()
+    with pytest.raises(ValueError, match="exactly one"):
+        TokenVerifier(hs256_secret=SECRET, rs256_public_key=public_pem)
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        TokenVerifier(hs256_secret="short")
+    with pytest.raises(ValueError, match="PEM"):
+        TokenVerifier(hs256_secret=public_pem)
+    with pytest.raises(ValueError, match="not a PEM public key"):
+        TokenVerifier(rs256_public_key="not a key")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "exactly one of org"),
+        ({"org": "ttd", "user_id": "1", "party_id": "1"}, "exactly one of org"),
+        ({"user_id": "1"}, "needs the party_id"),
+        ({"org": "ttd", "party_id": "1"}, "takes no user_id or party_id"),
+        ({"user_id": "1", "party_id": "1", "org_number": "1"}, "org_number belongs"),
+        ({"org": "ttd", "auth_level": 5}, "auth_level must be between"),
+        ({"org": "ttd", "ttl_seconds": 0}, "ttl_seconds must be positive"),
+        ({"org": "ttd", "secret": "short"}, "at least 32 bytes"),
+    ],
+)
+def test_mint_token_refuses_unclear_requests(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        mint_token(**{"secret": SECRET, **kwargs})
+
+
+def test_mint_token_uses_now_and_ttl() -> None:
+    issued = datetime(2024, 1, 1, tzinfo=UTC)
+    token = mint_token(secret=SECRET, org="ttd", now=issued, ttl_seconds=60)
+    payload = jwt.decode(token, options={"verify_signature": False})
+    assert payload["iat"] == int(issued.timestamp())
+    assert payload["exp"] == int(issued.timestamp()) + 60
+    with pytest.raises(InvalidToken, match="token has expired"):
+        verifier.verify(token)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("   ", None),
+        ("Bearer abc.def.ghi", "abc.def.ghi"),
+        ("bearer abc", "abc"),
+        ("BEARER  abc ", "abc"),
+    ],
+)
+def test_bearer_token_parses(header: str | None, expected: str | None) -> None:
+    assert bearer_token(header) == expected
+
+
+@pytest.mark.parametrize("header", ["Basic dXNlcjpwYXNz", "Bearer", "Bearer ", "Bearer a b", "abc"])
+def test_bearer_token_refuses_malformed_headers(header: str) -> None:
+    with pytest.raises(InvalidToken, match="Authorization header must be 'Bearer <token>'"):
+        bearer_token(header)
