@@ -14,6 +14,8 @@ DEMO_DATA = files("app") / "demo"
 
 
 def _print_errors(batch: Batch, what: str) -> None:
+    for warning in batch.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for error in batch.errors:
         print(f"error: {error}", file=sys.stderr)
     if batch.errors:

@@ -18,6 +18,7 @@ from app.store.roles import merge_grants, normalize_party_roles
 class Batch:
     documents: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _read(paths: Iterable[str | Path], normalize: Callable[[Any, str], list[dict[str, Any]]]) -> Batch:
@@ -35,7 +36,24 @@ def _read(paths: Iterable[str | Path], normalize: Callable[[Any, str], list[dict
 
 
 def read_instances(paths: Iterable[str | Path]) -> Batch:
-    return _read(paths, lambda document, _source: [normalize_instance(document)])
+    """Instances to upsert by id; when an id repeats, the later document wins, as it would
+    in the database, and a warning says so."""
+    sources: list[str] = []
+
+    def normalize(document: Any, source: str) -> list[dict[str, Any]]:
+        sources.append(source)
+        return [normalize_instance(document)]
+
+    batch = _read(paths, normalize)
+    latest: dict[str, int] = {}
+    for index, document in enumerate(batch.documents):
+        if document["id"] in latest:
+            batch.warnings.append(
+                f"{sources[index]}: id {document['id']} also at {sources[latest[document['id']]]}; the later one is kept"
+            )
+        latest[document["id"]] = index
+    batch.documents = [batch.documents[i] for i in sorted(latest.values())]
+    return batch
 
 
 def read_party_roles(paths: Iterable[str | Path]) -> Batch:

@@ -145,6 +145,8 @@ class InstanceOrder:
 def plain_data(value: Any) -> Any:
     """An input object as plain data keyed by GraphQL names, enums as their stored strings
     and unset or null fields left out."""
+    if value is None or value is strawberry.UNSET:
+        return None
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, list):
@@ -152,8 +154,8 @@ def plain_data(value: Any) -> Any:
     if has_object_definition(value):
         plain = {}
         for field in value.__strawberry_definition__.fields:
-            item = getattr(value, field.python_name)
-            if item is not None and item is not strawberry.UNSET:
-                plain[field.graphql_name or to_camel_case(field.python_name)] = plain_data(item)
+            item = plain_data(getattr(value, field.python_name))
+            if item is not None:
+                plain[field.graphql_name or to_camel_case(field.python_name)] = item
         return plain
     return value

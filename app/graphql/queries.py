@@ -8,6 +8,7 @@ from app.graphql.types.connection import InstanceConnection, InstanceEdge, PageI
 from app.graphql.types.instance import Instance
 from app.store.ordering import SortKey
 
+DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
 
@@ -26,11 +27,12 @@ class Query:
     async def instances(
         self,
         info: Info,
-        filter: InstanceFilter | None = None,
-        order_by: list[InstanceOrder] | None = None,
-        first: int = 100,
-        after: str | None = None,
+        filter: InstanceFilter | None = strawberry.UNSET,
+        order_by: list[InstanceOrder] | None = strawberry.UNSET,
+        first: int | None = DEFAULT_PAGE_SIZE,
+        after: str | None = strawberry.UNSET,
     ) -> InstanceConnection:
+        first = DEFAULT_PAGE_SIZE if first is None else first
         if not 0 <= first <= MAX_PAGE_SIZE:
             raise BadUserInput(f"`first` must be between 0 and {MAX_PAGE_SIZE}, got {first}")
         instance_filter = plain_data(filter)
@@ -48,7 +50,7 @@ class Query:
             restriction=await info.context.read_restriction(),
             order=[SortKey(o.field.value, descending=o.direction is SortDirection.DESC) for o in order_by or []],
             first=first,
-            after=after,
+            after=after or None,
             fields=document_fields(subfields(selections, "nodes") + subfields(selections, "edges", "node")),
         )
         connection.nodes = [Instance.from_document(d) for d in page.documents]

@@ -17,11 +17,16 @@ def _parse(value: object) -> datetime:
         raise ValueError(f"DateTime {error}; use e.g. 2020-09-30 or 2020-09-30T12:00:00Z") from None
 
 
-DateTime = strawberry.scalar(
-    NewType("DateTime", datetime),
-    description=(
-        "ISO-8601. Output: UTC with Z. Input: with an offset or Z; a date alone is midnight UTC; no zone reads as UTC."
-    ),
-    serialize=format_timestamp,
-    parse_value=_parse,
-)
+DateTime = NewType("DateTime", datetime)
+
+SCALARS = {
+    DateTime: strawberry.scalar(
+        name="DateTime",
+        description=(
+            "ISO-8601. Output: UTC with Z. Input: with an offset or Z; a date alone is midnight UTC; "
+            "no zone reads as UTC."
+        ),
+        serialize=format_timestamp,
+        parse_value=_parse,
+    )
+}

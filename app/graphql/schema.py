@@ -3,10 +3,12 @@
 from graphql import GraphQLError
 from strawberry import Schema
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.graphql.errors import ErrorCodes
 from app.graphql.queries import Query
+from app.graphql.scalars import SCALARS
 
 MAX_DEPTH = 10
 MAX_ALIASES = 20
@@ -22,10 +24,11 @@ class GatewaySchema(Schema):
 
 schema = GatewaySchema(
     query=Query,
+    config=StrawberryConfig(scalar_map=SCALARS),
     extensions=[
-        QueryDepthLimiter(max_depth=MAX_DEPTH),
-        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         ErrorCodes,
     ],
 )

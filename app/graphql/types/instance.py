@@ -57,7 +57,7 @@ class Instance:
         return self.id.rpartition("/")[2]
 
     @strawberry.field(description="Data elements in stored order, those matching `filter` if given.")
-    def data(self, filter: DataElementFilter | None = None) -> list[DataElement]:
+    def data(self, filter: DataElementFilter | None = strawberry.UNSET) -> list[DataElement]:
         elements = self.stored_data
         element_filter = plain_data(filter)
         if element_filter:
