@@ -48,9 +48,8 @@ def read_instances(paths: Iterable[str | Path]) -> Batch:
     latest: dict[str, int] = {}
     for index, document in enumerate(batch.documents):
         if document["id"] in latest:
-            batch.warnings.append(
-                f"{sources[index]}: id {document['id']} also at {sources[latest[document['id']]]}; the later one is kept"
-            )
+            earlier = sources[latest[document["id"]]]
+            batch.warnings.append(f"{sources[index]}: id {document['id']} also at {earlier}; the later one is kept")
         latest[document["id"]] = index
     batch.documents = [batch.documents[i] for i in sorted(latest.values())]
     return batch

@@ -8,6 +8,7 @@ import pytest
 from app.importer import read_instances
 from app.store.documents import InvalidDocument, normalize_instance
 from app.timestamps import format_timestamp, parse_timestamp
+from tests.conftest import org_token
 from tests.factories import make_instance
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -96,7 +97,8 @@ async def test_real_altinn_documents_read_back(gateway_with):
     raw = [json.loads(p.read_text()) for p in REAL_DOCUMENTS]
     async with gateway_with(raw) as gw:
         for instance_id, original in _latest_by_id(raw).items():
-            instance = (await gw.data(FULL_INSTANCE, {"id": instance_id}))["instance"]
+            token = org_token(original["org"])
+            instance = (await gw.data(FULL_INSTANCE, {"id": instance_id}, token=token))["instance"]
             assert instance["appId"] == original["appId"]
             assert instance["org"] == original["org"]
             assert instance["created"] == _as_shown(original["created"])

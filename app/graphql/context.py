@@ -1,21 +1,59 @@
-"""What every resolver may read: the store and, in one place, the caller's read restriction."""
+"""What every resolver may read: the caller, the store, and in one place what the caller
+may see (`read_restriction`) and do (`actions`)."""
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import strawberry
+from strawberry.dataloader import DataLoader
 
+from app.actions import InstanceActions
+from app.authorization.access import OWN_PARTY_ROLE, Access
+from app.authorization.identity import Caller
+from app.authorization.policy_repository import PolicyRepository
+from app.store.changes import InstanceChanges
 from app.store.instances import InstanceStore
+from app.store.party_roles import PartyRoles
+from app.timestamps import utc_now
 
 
 @dataclass
 class Context:
+    caller: Caller
     store: InstanceStore
+    changes: InstanceChanges
+    party_roles: PartyRoles
+    policies: PolicyRepository
+    now: datetime = field(default_factory=utc_now)
+    _access: Access | None = None
+    events: DataLoader[str, list[dict[str, Any]]] = field(init=False)
 
-    async def read_restriction(self) -> Mapping[str, Any] | None:
-        """The filter every read is narrowed by (None: no restriction)."""
-        return None
+    def __post_init__(self) -> None:
+        async def load_events(instance_ids: list[str]) -> list[list[dict[str, Any]]]:
+            trail = await self.changes.events_of(instance_ids)
+            return [trail[i] for i in instance_ids]
+
+        self.events = DataLoader(load_fn=load_events)
+
+    async def access(self) -> Access:
+        if self._access is None:
+            roles: dict[str, frozenset[str]] = {}
+            if not self.caller.is_service_owner and self.caller.user_id:
+                roles = await self.party_roles.roles_of(self.caller.user_id)
+            if self.caller.party_id:
+                roles[self.caller.party_id] = roles.get(self.caller.party_id, frozenset()) | {OWN_PARTY_ROLE}
+            self._access = Access(caller=self.caller, roles_by_party=roles, policies=self.policies)
+        return self._access
+
+    async def read_restriction(self) -> dict[str, Any]:
+        """The filter every read is narrowed by; FORBIDDEN without the read scope."""
+        access = await self.access()
+        access.require_scope(access.read_scope)
+        return access.read_restriction(self.now)
+
+    async def actions(self) -> InstanceActions:
+        return InstanceActions(await self.access(), self.store, self.changes, self.now)
 
 
 Info = strawberry.Info[Context, None]

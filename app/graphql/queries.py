@@ -35,7 +35,7 @@ class Query:
         first = DEFAULT_PAGE_SIZE if first is None else first
         if not 0 <= first <= MAX_PAGE_SIZE:
             raise BadUserInput(f"`first` must be between 0 and {MAX_PAGE_SIZE}, got {first}")
-        instance_filter = plain_data(filter)
+        instance_filter = (await info.context.access()).instance_filter(plain_data(filter))
         connection = InstanceConnection(
             page_info=PageInfo(has_next_page=False, end_cursor=None),
             edges=[],

@@ -7,6 +7,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.graphql.errors import ErrorCodes
+from app.graphql.mutations import Mutation
 from app.graphql.queries import Query
 from app.graphql.scalars import SCALARS
 
@@ -24,6 +25,7 @@ class GatewaySchema(Schema):
 
 schema = GatewaySchema(
     query=Query,
+    mutation=Mutation,
     config=StrawberryConfig(scalar_map=SCALARS),
     extensions=[
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),

@@ -13,13 +13,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from app.authorization.identity import TokenVerifier
+from app.authorization.policy_repository import PolicyRepository
 from app.config import Settings
 from app.graphql.context import Context
 from app.graphql.schema import schema
+from app.http.authentication import authenticate, token_verifier
 from app.http.graphql_view import GraphQLView
+from app.store.changes import InstanceChanges
 from app.store.cursors import CursorCodec
 from app.store.database import Database, connect, ensure_indexes
 from app.store.instances import InstanceStore
+from app.store.party_roles import PartyRoles
 
 log = logging.getLogger("instance_gateway")
 
@@ -30,9 +35,32 @@ Seeder = Callable[[Database], Awaitable[None]]
 class Services:
     database: Database
     store: InstanceStore
+    verifier: TokenVerifier
+    policies: PolicyRepository
 
     def context_for(self, request: Request) -> Context:
-        return Context(store=self.store)
+        """The context of one request: UNAUTHENTICATED without a valid token."""
+        return Context(
+            caller=authenticate(request, self.verifier),
+            store=self.store,
+            changes=InstanceChanges(self.database),
+            party_roles=PartyRoles(self.database),
+            policies=self.policies,
+        )
+
+
+def load_policies(settings: Settings) -> PolicyRepository:
+    """The configured policy folder; the demo apps' policies on the embedded store."""
+    if settings.policy_dir:
+        policies = PolicyRepository.load(settings.policy_dir)
+    elif settings.embedded:
+        policies = PolicyRepository.demo()
+    else:
+        log.warning("no GATEWAY_POLICY_DIR: only service owners reading their own org's instances get access")
+        policies = PolicyRepository()
+    for app_id, error in policies.errors.items():
+        log.error("policy of %s is malformed; every request on it is denied: %s", app_id, error)
+    return policies
 
 
 def _cursor_secret(settings: Settings) -> bytes:
@@ -44,11 +72,14 @@ def _cursor_secret(settings: Settings) -> bytes:
 
 
 async def open_services(settings: Settings, seed: Seeder | None = None) -> Services:
+    verifier = token_verifier(settings)
+    policies = load_policies(settings)
     database = connect(settings.mongodb_url, settings.mongodb_database)
     await ensure_indexes(database)
     if seed is not None:
         await seed(database)
-    return Services(database=database, store=InstanceStore(database, CursorCodec(_cursor_secret(settings))))
+    store = InstanceStore(database, CursorCodec(_cursor_secret(settings)))
+    return Services(database=database, store=store, verifier=verifier, policies=policies)
 
 
 def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:

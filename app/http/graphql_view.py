@@ -43,5 +43,7 @@ class GraphQLView(GraphQL[Context, None]):
             response = error_response(401 if error.code == "UNAUTHENTICATED" else 400, error.message, error.code)
         await response(scope, receive, send)
 
-    async def get_context(self, request: Any, response: Any) -> Context:
+    async def get_context(self, request: Any, response: Any) -> Context | None:
+        if self.should_render_graphql_ide(self.request_adapter_class(request)):
+            return None  # the GraphiQL page itself is open; its queries need a token
         return request.app.state.services.context_for(request)

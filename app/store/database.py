@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne, ReturnDocument
 from pymongo.errors import ConnectionFailure
 
 from app.errors import ServiceUnavailable
@@ -37,6 +37,20 @@ class Database:
             elif documents:
                 requests = [ReplaceOne({k: d[k] for k in keys}, d, upsert=True) for d in documents]
                 await collection.bulk_write(requests, ordered=False)
+
+    async def update_and_read(
+        self, collection: Any, query: dict[str, Any], update: dict[str, Any], projection: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Apply `update` to the document matching `query`; the document after the update."""
+        with driver_errors():
+            if not self.embedded:
+                return await collection.find_one_and_update(
+                    query, update, projection=projection, return_document=ReturnDocument.AFTER
+                )
+            # mongomock finds the updated document again with the original query, so a
+            # guard that the update changes makes it answer None: match, then read by _id.
+            before = await collection.find_one_and_update(query, update, projection={"_id": 1})
+            return None if before is None else await collection.find_one({"_id": before["_id"]}, projection)
 
     async def close(self) -> None:
         if not self.embedded:

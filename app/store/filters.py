@@ -109,6 +109,8 @@ _DATA_ELEMENT_FIELDS: dict[str, Callable[[Any], Clauses]] = {
     "fileScanResult": _one_of("fileScanResult", default="NotApplicable"),
     "created": _date("created"),
     "lastChanged": _date("lastChanged"),
+    # Not offered to callers: authorization uses it to hide hard-deleted elements.
+    "isHardDeleted": _flag("deleteStatus.isHardDeleted", default=False),
 }
 
 

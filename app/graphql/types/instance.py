@@ -3,10 +3,13 @@ from typing import Any
 
 import strawberry
 
+from app.errors import Forbidden
+from app.graphql.context import Info
 from app.graphql.inputs import DataElementFilter, plain_data
 from app.graphql.scalars import DateTime
 from app.graphql.types.common import KeyValue, ResourceLinks
 from app.graphql.types.data_element import DataElement
+from app.graphql.types.event import InstanceEvent
 from app.graphql.types.process import ProcessState
 from app.graphql.types.status import CompleteConfirmation, InstanceStatus
 from app.graphql.types.values import each, mapping, nested, text, timestamp
@@ -57,12 +60,18 @@ class Instance:
         return self.id.rpartition("/")[2]
 
     @strawberry.field(description="Data elements in stored order, those matching `filter` if given.")
-    def data(self, filter: DataElementFilter | None = strawberry.UNSET) -> list[DataElement]:
-        elements = self.stored_data
-        element_filter = plain_data(filter)
-        if element_filter:
-            elements = matching_elements(elements, element_filter)
+    async def data(self, info: Info, filter: DataElementFilter | None = strawberry.UNSET) -> list[DataElement]:
+        access = await info.context.access()
+        element_filter = access.element_filter(plain_data(filter))
+        elements = matching_elements(self.stored_data, element_filter) if element_filter else self.stored_data
         return [DataElement.from_document(e) for e in elements]
+
+    @strawberry.field(description="The audit trail, oldest first; for the app owner's service owner only.")
+    async def events(self, info: Info) -> list[InstanceEvent]:
+        caller = info.context.caller
+        if not caller.is_service_owner or caller.org != self.org.lower():
+            raise Forbidden(f"the audit trail of {self.id} is shown to its app owner {self.org} only")
+        return [InstanceEvent.from_document(e) for e in await info.context.events.load(str(self.id))]
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> "Instance":

@@ -1,0 +1,51 @@
+"""Turning a request into a caller: the bearer token, verified, or a 401."""
+
+import logging
+from pathlib import Path
+
+from starlette.requests import Request
+
+from app.authorization.identity import Caller, InvalidToken, TokenVerifier, bearer_token
+from app.authorization.tokens import DEVELOPMENT_SECRET
+from app.config import Settings
+from app.errors import Unauthenticated
+
+log = logging.getLogger("instance_gateway")
+
+
+class ConfigurationError(Exception):
+    pass
+
+
+def token_verifier(settings: Settings) -> TokenVerifier:
+    """The verifier the settings ask for; only the embedded store may fall back to the
+    published development secret."""
+    if settings.jwt_secret and settings.jwt_public_key_file:
+        raise ConfigurationError("set GATEWAY_JWT_SECRET or GATEWAY_JWT_PUBLIC_KEY_FILE, not both")
+    try:
+        if settings.jwt_public_key_file:
+            return TokenVerifier(rs256_public_key=Path(settings.jwt_public_key_file).read_text())
+        if settings.jwt_secret:
+            return TokenVerifier(hs256_secret=settings.jwt_secret)
+    except (OSError, ValueError) as error:
+        raise ConfigurationError(f"the token key cannot be used: {error}") from None
+    if not settings.embedded:
+        raise ConfigurationError(
+            "GATEWAY_MONGODB_URL is set but no token key is: set GATEWAY_JWT_SECRET (HS256) or "
+            "GATEWAY_JWT_PUBLIC_KEY_FILE (RS256); the development secret is for the embedded store only"
+        )
+    log.warning(
+        "WARNING: tokens are checked against the PUBLISHED DEVELOPMENT SECRET (embedded store only); "
+        "anyone can mint them with `instance-gateway token`. Never expose this gateway."
+    )
+    return TokenVerifier(hs256_secret=DEVELOPMENT_SECRET)
+
+
+def authenticate(request: Request, verifier: TokenVerifier) -> Caller:
+    try:
+        token = bearer_token(request.headers.get("authorization"))
+        if token is None:
+            raise Unauthenticated("no token: send `Authorization: Bearer <JWT>` (try `instance-gateway token --help`)")
+        return verifier.verify(token)
+    except InvalidToken as error:
+        raise Unauthenticated(str(error)) from None
