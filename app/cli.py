@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from importlib.resources import files
@@ -25,7 +26,9 @@ def _print_errors(batch: Batch, what: str) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from app.authorization.policy import PolicyError
     from app.http.app import create_app
+    from app.http.authentication import ConfigurationError
     from app.store.writes import write_all
 
     if not settings.embedded and (args.load or args.load_roles or args.demo):
@@ -42,13 +45,17 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     _print_errors(roles, "role grants")
     if instances.errors or roles.errors:
         return 1
+    try:
+        app = create_app(settings, seed=lambda db: write_all(db, instances.documents, roles.documents))
+    except (ConfigurationError, PolicyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if settings.embedded:
         print(
             f"instance-gateway: embedded in-memory store (no GATEWAY_MONGODB_URL); "
             f"{len(instances.documents)} instances, {len(roles.documents)} role grants loaded"
         )
     print(f"instance-gateway: GraphiQL at http://{args.host}:{args.port}/graphql")
-    app = create_app(settings, seed=lambda db: write_all(db, instances.documents, roles.documents))
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 
@@ -76,6 +83,33 @@ def _export_schema(args: argparse.Namespace, settings: Settings) -> int:
     from app.graphql.schema import schema
 
     sys.stdout.write(schema.as_str() + "\n")
+    return 0
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> int:
+    from app.authorization.tokens import DEVELOPMENT_SECRET, mint_token
+
+    if not settings.jwt_secret and not settings.embedded:
+        print("error: set GATEWAY_JWT_SECRET to mint tokens for this gateway", file=sys.stderr)
+        return 2
+    if (args.org is None) == (args.user is None):
+        print("error: give --org ORG (a service owner) or --user ID --party ID (an end user)", file=sys.stderr)
+        return 2
+    try:
+        token = mint_token(
+            secret=settings.jwt_secret or DEVELOPMENT_SECRET,
+            org=args.org,
+            org_number=args.org_number,
+            user_id=args.user,
+            party_id=args.party,
+            scopes=args.scope.split() if args.scope else None,
+            auth_level=args.authlevel,
+            ttl_seconds=args.ttl,
+        )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(token)
     return 0
 
 
@@ -108,11 +142,25 @@ def _parser() -> argparse.ArgumentParser:
     importing.set_defaults(run=_import)
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.set_defaults(run=_export_schema)
+    token = commands.add_parser(
+        "token",
+        help="mint a development token signed with GATEWAY_JWT_SECRET (embedded: the development secret)",
+        epilog='In GraphiQL, open Headers and add {"Authorization": "Bearer <token>"}.',
+    )
+    token.add_argument("--org", help="a service owner, e.g. ttd")
+    token.add_argument("--org-number", help="the service owner's organisation number, e.g. 991825827")
+    token.add_argument("--user", help="an end user's user id, e.g. 1")
+    token.add_argument("--party", help="the party the end user acts for, e.g. 1337")
+    token.add_argument("--scope", help="space-separated scopes (default: read and write for the caller's kind)")
+    token.add_argument("--authlevel", type=int, default=3, help="authentication level 0-4 (default 3)")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default 3600)")
+    token.set_defaults(run=_token)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     return args.run(args, Settings())
 
 

@@ -13,7 +13,6 @@ from app.http.app import create_app
 from app.store.documents import normalize_instance
 from app.store.writes import write_all
 
-
 TEST_SECRET = "instance-gateway-test-secret-of-at-least-32-bytes"
 
 

@@ -108,17 +108,13 @@ def test_end_user_round_trip() -> None:
 
 
 def test_numeric_claims_are_normalised_to_text() -> None:
-    token = hs256(
-        claims(**{"urn:altinn:userid": 1337, "urn:altinn:partyid": 5, "urn:altinn:authlevel": 4})
-    )
+    token = hs256(claims(**{"urn:altinn:userid": 1337, "urn:altinn:partyid": 5, "urn:altinn:authlevel": 4}))
     caller = verifier.verify(token)
     assert (caller.user_id, caller.party_id, caller.auth_level) == ("1337", "5", 4)
 
 
 def test_development_secret_is_usable_without_warnings() -> None:
-    caller = TokenVerifier(hs256_secret=DEVELOPMENT_SECRET).verify(
-        mint_token(secret=DEVELOPMENT_SECRET, org="ttd")
-    )
+    caller = TokenVerifier(hs256_secret=DEVELOPMENT_SECRET).verify(mint_token(secret=DEVELOPMENT_SECRET, org="ttd"))
     assert caller.org == "ttd"
 
 

@@ -18,7 +18,7 @@ from app.authorization.policy_repository import PolicyRepository
 from app.config import Settings
 from app.graphql.context import Context
 from app.graphql.schema import schema
-from app.http.authentication import authenticate, token_verifier
+from app.http.authentication import authenticate, development_headers, token_verifier
 from app.http.graphql_view import GraphQLView
 from app.store.changes import InstanceChanges
 from app.store.cursors import CursorCodec
@@ -71,9 +71,9 @@ def _cursor_secret(settings: Settings) -> bytes:
     return secrets.token_bytes(32)
 
 
-async def open_services(settings: Settings, seed: Seeder | None = None) -> Services:
-    verifier = token_verifier(settings)
-    policies = load_policies(settings)
+async def open_services(
+    settings: Settings, verifier: TokenVerifier, policies: PolicyRepository, seed: Seeder | None = None
+) -> Services:
     database = connect(settings.mongodb_url, settings.mongodb_database)
     await ensure_indexes(database)
     if seed is not None:
@@ -83,11 +83,14 @@ async def open_services(settings: Settings, seed: Seeder | None = None) -> Servi
 
 
 def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
-    """The gateway for these settings; `seed` fills the store once it is open."""
+    """The gateway for these settings; `seed` fills the store once it is open. Raises
+    ConfigurationError or PolicyError at once for settings it cannot run with."""
+    verifier = token_verifier(settings)
+    policies = load_policies(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services = await open_services(settings, seed)
+        services = await open_services(settings, verifier, policies, seed)
         app.state.services = services
         try:
             yield
@@ -98,10 +101,12 @@ def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
         return JSONResponse({"status": "ok", "embedded": settings.embedded})
 
     graphql: Any = GraphQLView(schema, graphql_ide="graphiql")
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", health),
         ],
         lifespan=lifespan,
     )
+    app.state.graphiql_headers = development_headers(settings)
+    return app

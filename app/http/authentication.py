@@ -6,7 +6,7 @@ from pathlib import Path
 from starlette.requests import Request
 
 from app.authorization.identity import Caller, InvalidToken, TokenVerifier, bearer_token
-from app.authorization.tokens import DEVELOPMENT_SECRET
+from app.authorization.tokens import DEVELOPMENT_SECRET, mint_token
 from app.config import Settings
 from app.errors import Unauthenticated
 
@@ -35,10 +35,24 @@ def token_verifier(settings: Settings) -> TokenVerifier:
             "GATEWAY_JWT_PUBLIC_KEY_FILE (RS256); the development secret is for the embedded store only"
         )
     log.warning(
-        "WARNING: tokens are checked against the PUBLISHED DEVELOPMENT SECRET (embedded store only); "
+        "tokens are checked against the PUBLISHED DEVELOPMENT SECRET (embedded store only); "
         "anyone can mint them with `instance-gateway token`. Never expose this gateway."
     )
     return TokenVerifier(hs256_secret=DEVELOPMENT_SECRET)
+
+
+DEVELOPMENT_TOKEN_SECONDS = 12 * 3600
+
+
+def development_headers(settings: Settings) -> dict[str, str] | None:
+    """On the embedded store with the development secret, GraphiQL starts with a token for
+    the demo app owner ttd, so the demo works at once; never anywhere else."""
+    if not settings.embedded or settings.jwt_secret or settings.jwt_public_key_file:
+        return None
+    token = mint_token(
+        secret=DEVELOPMENT_SECRET, org="ttd", org_number="991825827", ttl_seconds=DEVELOPMENT_TOKEN_SECONDS
+    )
+    return {"Authorization": f"Bearer {token}"}
 
 
 def authenticate(request: Request, verifier: TokenVerifier) -> Caller:
