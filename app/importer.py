@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.loading import UnreadableFile, read_documents
-from app.store.documents import InvalidDocument, normalize_instance
+from app.store.documents import InvalidDocument, SkippedDocument, normalize_instance
 from app.store.roles import merge_grants, normalize_party_roles
 
 
@@ -30,6 +30,8 @@ def _read(paths: Iterable[str | Path], normalize: Callable[[Any, str], list[dict
                     batch.documents.extend(normalize(located.document, located.source))
                 except InvalidDocument as error:
                     batch.errors.append(f"{located.source}: {error}")
+                except SkippedDocument as error:
+                    batch.warnings.append(f"{located.source}: skipped, {error}")
         except UnreadableFile as error:
             batch.errors.append(str(error))
     return batch

@@ -17,6 +17,10 @@ class InvalidDocument(ValueError):
     pass
 
 
+class SkippedDocument(ValueError):
+    """A document that is valid but not for this gateway; reported, not loaded."""
+
+
 _INSTANCE_TIMESTAMPS = ("dueBefore", "visibleAfter", "created", "lastChanged")
 _PROCESS_TIMESTAMPS = ("started", "ended")
 _TASK_TIMESTAMPS = ("started", "ended")

@@ -3,9 +3,10 @@
 import re
 from typing import Any
 
-from app.store.documents import InvalidDocument
+from app.store.documents import InvalidDocument, SkippedDocument
 
 # Altinn's test data keeps roles at roles/user_{userId}/party_{partyId}/roles.json.
+_SYSTEM_USER_ROLES_PATH = re.compile(r"system_[^/\\]+[/\\]party_[^/\\]+[/\\]roles\.json:\d+$")
 _ROLES_PATH = re.compile(r"user_(?P<user>[^/\\]+)[/\\]party_(?P<party>[^/\\]+)[/\\]roles\.json:\d+$")
 
 
@@ -37,6 +38,8 @@ def normalize_party_roles(raw: Any, source: str) -> list[dict[str, Any]]:
     match = _ROLES_PATH.search(source)
     if match:
         return [_grant(match["user"], match["party"], [raw])]
+    if _SYSTEM_USER_ROLES_PATH.search(source):
+        raise SkippedDocument("roles of a system user: only users' roles are used")
     raise InvalidDocument("expected {userId, partyId, roles: [...]}")
 
 
