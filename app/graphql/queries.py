@@ -43,7 +43,7 @@ class Query:
             instance_filter=instance_filter,
         )
         selections = subfields(info.selected_fields, "instances")
-        if not any(selects(selections, name) for name in ("edges", "nodes", "pageInfo")):
+        if not after and not any(selects(selections, name) for name in ("edges", "nodes", "pageInfo")):
             return connection
         page = await info.context.store.find_page(
             instance_filter=instance_filter,
