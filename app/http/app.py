@@ -19,6 +19,7 @@ from app.config import Settings
 from app.graphql.context import Context
 from app.graphql.schema import schema
 from app.http.authentication import authenticate, development_headers, token_verifier
+from app.http.graphiql import graphiql_static
 from app.http.graphql_view import GraphQLView
 from app.store.changes import InstanceChanges
 from app.store.cursors import CursorCodec
@@ -104,6 +105,7 @@ def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            graphiql_static(),
             Route("/healthz", health),
         ],
         lifespan=lifespan,

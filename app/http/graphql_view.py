@@ -11,6 +11,7 @@ from strawberry.asgi import GraphQL
 
 from app.errors import GatewayError
 from app.graphql.context import Context
+from app.http.graphiql import graphiql_response
 
 
 def error_response(status_code: int, message: str, code: str) -> JSONResponse:
@@ -42,6 +43,10 @@ class GraphQLView(GraphQL[Context, None]):
         except GatewayError as error:
             response = error_response(401 if error.code == "UNAUTHENTICATED" else 400, error.message, error.code)
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Served from the gateway itself (no CDN); prefilled with the app's development headers, if any.
+        return graphiql_response(getattr(request.app.state, "graphiql_headers", None))
 
     async def get_context(self, request: Any, response: Any) -> Context | None:
         if self.should_render_graphql_ide(self.request_adapter_class(request)):

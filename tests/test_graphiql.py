@@ -1,0 +1,350 @@
+"""GraphiQL at GET /graphql, served with its assets by the gateway itself (no CDN): over HTTP
+in process, and in headless Chromium against the real `instance-gateway serve --demo`."""
+
+import base64
+import contextlib
+import fcntl
+import json
+import os
+import queue
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.config import Settings
+from app.http.app import create_app
+from app.http.graphiql import STATIC_DIR, render_graphiql
+
+SCREENSHOT = Path("/tmp/graphiql.png")
+
+
+class _Assets(HTMLParser):
+    """The URLs a page loads: script src and link href."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "script" and values.get("src"):
+            self.urls.append(("script", values["src"] or ""))
+        if tag == "link" and values.get("href"):
+            self.urls.append((values.get("rel") or "", values["href"] or ""))
+
+
+def _asset_urls(html: str) -> list[tuple[str, str]]:
+    parser = _Assets()
+    parser.feed(html)
+    return parser.urls
+
+
+@contextlib.asynccontextmanager
+async def _client(settings: Settings):
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            yield client
+
+
+async def test_page_and_its_assets_are_served_locally(gateway_with):
+    async with gateway_with() as gw:
+        page = await gw.http.get("/graphql", headers={"accept": "text/html"})
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert re.search(r"https?://", page.text) is None, "the page must not load anything from elsewhere"
+        assets = _asset_urls(page.text)
+        kinds = sorted(kind for kind, _ in assets if kind != "icon")
+        assert kinds == ["script", "script", "script", "stylesheet"]
+        for kind, url in assets:
+            if kind == "icon":
+                assert url.startswith("data:")
+                continue
+            assert url.startswith("/graphql/static/"), url
+            response = await gw.http.get(url)
+            assert response.status_code == 200, url
+            expected = ("text/css",) if kind == "stylesheet" else ("text/javascript", "application/javascript")
+            assert response.headers["content-type"].split(";")[0] in expected, (url, response.headers)
+            assert response.content == (STATIC_DIR / url.rsplit("/", 1)[1]).read_bytes()
+        assert (await gw.http.get("/graphql/static/missing.js")).status_code == 404
+        assert (await gw.http.get("/graphql/static/../graphiql.py")).status_code == 404
+
+
+async def test_no_default_headers_when_the_gateway_checks_real_tokens(gateway_with):
+    async with gateway_with() as gw:  # a configured secret: no development token
+        page = await gw.http.get("/graphql", headers={"accept": "text/html"})
+    assert "Bearer ey" not in page.text
+    assert '"headers": null' in page.text
+    assert page.headers["cache-control"] == "no-store"
+
+
+async def test_embedded_development_mode_prefills_a_token():
+    async with _client(Settings(_env_file=None)) as client:
+        page = await client.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert re.search(r'\\"Authorization\\": \\"Bearer ey[\w.-]+\\"', page.text), page.text
+
+
+def test_headers_and_query_are_escaped_for_an_inline_script():
+    html = render_graphiql({"X-Evil": "</script><script>alert(1)</script>&\u2028"}, query="# </script>\n{ a }")
+    script = html.split("<script>", 1)[1].rsplit("</script>", 1)[0]
+    assert "</script" not in script
+    assert "<" not in script.split("const config = ", 1)[1].split(";\n", 1)[0]
+    config = json.loads(script.split("const config = ", 1)[1].split(";\n", 1)[0])
+    assert json.loads(config["headers"]) == {"X-Evil": "</script><script>alert(1)</script>&\u2028"}
+    assert config["query"] == "# </script>\n{ a }"
+    assert config["endpoint"] == "/graphql"
+
+
+# --- In headless Chromium, against the real server --------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    "--window-size=1280,800",
+    "--remote-debugging-pipe",
+]
+
+
+def _above_9(fd: int) -> int:
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
+    os.close(fd)
+    return moved
+
+
+class DevTools:
+    """Headless Chromium driven over the Chrome DevTools Protocol on a pipe
+    (--remote-debugging-pipe: JSON messages ending in NUL on fds 3 and 4), no websocket needed."""
+
+    def __init__(self, executable: str, profile: Path, log: Path) -> None:
+        browser_reads, to_browser = os.pipe()
+        from_browser, browser_writes = os.pipe()
+        # bash (dash takes one-digit fds only) puts the browser's ends on fds 3 and 4, where Chromium
+        # expects them; from fds of 10 and up, so that neither is 3 or 4 and overwritten by the other
+        browser_reads, browser_writes = _above_9(browser_reads), _above_9(browser_writes)
+        script = f'exec "$0" "$@" 3<&{browser_reads} 4>&{browser_writes}'
+        with log.open("wb") as stderr:
+            self.process = subprocess.Popen(
+                ["/bin/bash", "-c", script, executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+                pass_fds=(browser_reads, browser_writes),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+        os.close(browser_reads)
+        os.close(browser_writes)
+        self._out = os.fdopen(to_browser, "wb", buffering=0)
+        self._in = os.fdopen(from_browser, "rb", buffering=0)
+        self._messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.events: list[dict[str, Any]] = []
+        self._next_id = 0
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        buffer = b""
+        try:
+            while chunk := self._in.read(1 << 16):
+                buffer += chunk
+                *messages, buffer = buffer.split(b"\0")
+                for message in messages:
+                    self._messages.put(json.loads(message))
+        finally:
+            self._messages.put(None)  # Chromium has gone
+
+    def send(
+        self, method: str, params: dict[str, Any] | None = None, *, session: str | None = None, timeout: float = 20
+    ) -> dict[str, Any]:
+        self._next_id += 1
+        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        self._out.write(json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                reply = self._messages.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError(f"no reply to {method} within {timeout}s") from None
+            if reply is None:
+                raise RuntimeError(f"Chromium closed the pipe during {method}")
+            if reply.get("id") == self._next_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply["result"]
+            self.events.append(reply)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.send("Browser.close", timeout=5)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self._reader.join(timeout=10)  # it ends at the pipe's end, when Chromium has exited
+        self._out.close()
+        if not self._reader.is_alive():
+            self._in.close()
+
+
+class Page:
+    def __init__(self, browser: DevTools) -> None:
+        self.browser = browser
+        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Page", "Runtime", "Network"):
+            self.send(f"{domain}.enable")
+
+    def send(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self.browser.send(method, params, session=self.session)
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def editor(self, selector: str) -> str | None:
+        """The text in the CodeMirror editor at `selector`, if there is one."""
+        return self.evaluate(f"document.querySelector({json.dumps(selector)})?.CodeMirror?.getValue()")
+
+    def wait_for(self, expression: str, timeout: float, what: str) -> Any:
+        """The first truthy value of `expression`, polled until `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(RuntimeError):
+                if value := self.evaluate(expression):
+                    return value
+            time.sleep(0.2)
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}; console: {self.console()}")
+
+    def requested_urls(self) -> list[str]:
+        return [
+            event["params"]["request"]["url"]
+            for event in self.browser.events
+            if event.get("method") == "Network.requestWillBeSent"
+        ]
+
+    def console(self) -> list[str]:
+        return [
+            json.dumps(event["params"])[:500]
+            for event in self.browser.events
+            if event.get("method") in ("Runtime.exceptionThrown", "Runtime.consoleAPICalled")
+        ]
+
+    def screenshot(self, path: Path) -> None:
+        path.write_bytes(base64.b64decode(self.send("Page.captureScreenshot", {"format": "png"})["data"]))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if check():
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[str]:
+    """`instance-gateway serve --demo` as a user runs it: embedded store, development token."""
+    port = _free_port()
+    log = tmp_path / "server.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--demo", "--port", str(port)],
+            cwd=tmp_path,  # no .env file
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        assert server.poll() is None, f"the server exited: {log.read_text()}"
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+            return response.status == 200
+
+    try:
+        _wait_until(healthy, 30, "the server")
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[Page]:
+    if CHROMIUM is None:
+        pytest.skip("chromium not installed: apt-get install chromium")
+    browser = DevTools(CHROMIUM, tmp_path / "profile", tmp_path / "chromium.log")
+    try:
+        yield Page(browser)
+    finally:
+        browser.close()
+
+
+QUERY_EDITOR = ".graphiql-query-editor .CodeMirror"
+SHOWN_TOOL_EDITOR = ".graphiql-editor-tool > .graphiql-editor:not(.hidden) .CodeMirror"
+RESULT = ".result-window .CodeMirror"
+
+
+def test_graphiql_renders_offline_and_runs_the_default_query(page, demo_server):
+    page.send("Page.navigate", {"url": f"{demo_server}/graphql"})
+    page.wait_for(f"!!document.querySelector({json.dumps(QUERY_EDITOR)})?.CodeMirror", 30, "GraphiQL's editor")
+    assert page.evaluate("document.querySelector('#graphiql > .graphiql-container') !== null")
+    assert "instances(first: 5)" in page.editor(QUERY_EDITOR)
+    assert page.evaluate("document.querySelector('.graphiql-editor-tools [data-name=headers].active') !== null")
+    headers = json.loads(page.editor(SHOWN_TOOL_EDITOR) or "null")
+    assert headers["Authorization"].startswith("Bearer ey")  # the development token, ready to use
+
+    page.evaluate("document.querySelector('.graphiql-execute-button').click()")
+    result = page.wait_for(
+        f"document.querySelector({json.dumps(RESULT)})?.CodeMirror?.getValue()", 30, "the query's result"
+    )
+    page.screenshot(SCREENSHOT)
+    body = json.loads(result)
+    assert "errors" not in body, body
+    connection = body["data"]["instances"]
+    assert connection["totalCount"] > 0
+    assert 0 < len(connection["nodes"]) <= 5
+    assert all(node["id"] and node["appId"] for node in connection["nodes"])
+
+    outside = [url for url in page.requested_urls() if not url.startswith((demo_server, "data:", "about:"))]
+    assert outside == [], "GraphiQL must load nothing from outside the gateway"
+    assert "/graphql/static/graphiql.min.js" in " ".join(page.requested_urls())
