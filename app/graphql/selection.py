@@ -4,8 +4,8 @@ from collections.abc import Iterable, Sequence
 
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
-# Instance fields computed from another stored field.
-_DERIVED_FROM = {"instanceGuid": "id", "events": "id"}
+# Instance fields computed from other stored fields.
+_DERIVED_FROM = {"instanceGuid": ("id",), "events": ("id", "org")}
 
 
 def _fields(selections: Iterable[Selection]) -> Iterable[SelectedField]:
@@ -26,7 +26,7 @@ def subfields(selections: Sequence[Selection], *path: str) -> list[SelectedField
 
 def document_fields(instance_fields: Iterable[SelectedField]) -> set[str]:
     """The stored top-level fields that the selected Instance fields read."""
-    return {_DERIVED_FROM.get(f.name, f.name) for f in instance_fields}
+    return {stored for f in instance_fields for stored in _DERIVED_FROM.get(f.name, (f.name,))}
 
 
 def selects(selections: Sequence[Selection], name: str) -> bool:

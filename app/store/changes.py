@@ -88,6 +88,9 @@ class InstanceChanges:
         """Sets status.readStatus (not lastChanged: reading is no change); None when unchanged."""
         await self._repair_null_containers(instance_id)
         guard = {"status.readStatus": {"$ne": read_status}}
+        if read_status == "Unread":
+            # An absent readStatus reads as Unread: setting Unread there changes nothing.
+            guard = {"status.readStatus": {"$nin": [read_status, None]}}
         update = {"$set": {"status.readStatus": read_status}}
         return await self._change_if(instance_id, guard, update, "MessageRead", actor, now)
 

@@ -5,6 +5,7 @@ keeps fields the model does not know, and refuses a document whose identity is u
 rather than storing something half-right.
 """
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -98,7 +99,7 @@ def normalize_instance(raw: Any) -> Document:
     """A loaded document in stored form; raises InvalidDocument naming the offending field."""
     if not isinstance(raw, dict):
         raise InvalidDocument("an instance must be a JSON object")
-    doc: Document = {k: v for k, v in raw.items() if k != "_id"}
+    doc: Document = copy.deepcopy({k: v for k, v in raw.items() if k != "_id"})
     _identity(doc)
     _convert_timestamps(doc, _INSTANCE_TIMESTAMPS, "")
     process = doc.get("process")
