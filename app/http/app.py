@@ -77,6 +77,9 @@ async def open_services(
 ) -> Services:
     database = connect(settings.mongodb_url, settings.mongodb_database)
     await ensure_indexes(database)
+    recovered = await InstanceChanges(database).flush_pending_events()
+    if recovered:
+        log.warning("recorded %d audit events of changes interrupted before they were recorded", recovered)
     if seed is not None:
         await seed(database)
     store = InstanceStore(database, CursorCodec(_cursor_secret(settings)))

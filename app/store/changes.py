@@ -4,6 +4,12 @@ happens is recorded as an InstanceEvent.
 
 Update operators touch only the fields a change is about, so concurrent changes of other
 fields (a delete racing a substatus update) both land.
+
+The event is written in the same atomic update as the change, into the instance's
+`_pendingEvents` (an outbox), then copied to instanceEvents and removed from the instance.
+A crash between those steps loses nothing: `flush_pending_events` (run at start) finishes
+the copy. MongoDB transactions would need a replica set, which the embedded store and many
+deployments do not have.
 """
 
 import uuid
@@ -14,7 +20,9 @@ from typing import Any
 from app.store.database import Database, driver_errors, to_list
 
 Document = dict[str, Any]
+PENDING_EVENTS = "_pendingEvents"
 _NO_ID = {"_id": 0}
+_AS_STORED = {"_id": 0, PENDING_EVENTS: 0}
 
 
 @dataclass(frozen=True)
@@ -125,25 +133,46 @@ class InstanceChanges:
     async def _change_if(
         self, instance_id: str, guard: Document, update: Document, event_type: str, actor: Actor, now: datetime
     ) -> Document | None:
-        changed = await self._database.update_and_read(self._instances, {"id": instance_id, **guard}, update, _NO_ID)
+        event = _event(event_type, instance_id, actor, now)
+        update = {**update, "$push": {**update.get("$push", {}), PENDING_EVENTS: event}}
+        changed = await self._database.update_and_read(
+            self._instances, {"id": instance_id, **guard}, update, _AS_STORED
+        )
         if changed is not None:
-            with driver_errors():
-                await self._events.insert_one(_event(event_type, changed, actor, now))
+            await self._record(changed, event)
         return changed
+
+    async def flush_pending_events(self) -> int:
+        """Record the events of changes whose recording was interrupted; how many there were."""
+        with driver_errors():
+            stuck = await to_list(self._instances.find({f"{PENDING_EVENTS}.id": {"$exists": True}}, _NO_ID))
+        for instance in stuck:
+            for event in instance.get(PENDING_EVENTS) or []:
+                await self._record(instance, event)
+        return sum(len(i.get(PENDING_EVENTS) or []) for i in stuck)
+
+    async def _record(self, instance: Document, event: Document) -> None:
+        # Idempotent by event id, so a retry after a crash never records an event twice.
+        recorded = {**event, "processInfo": instance.get("process")}
+        with driver_errors():
+            await self._events.replace_one({"id": event["id"]}, recorded, upsert=True)
+            await self._instances.update_one({"id": instance["id"]}, {"$pull": {PENDING_EVENTS: {"id": event["id"]}}})
+            await self._instances.update_one(
+                {"id": instance["id"], PENDING_EVENTS: {"$size": 0}}, {"$unset": {PENDING_EVENTS: ""}}
+            )
 
 
 def _changed(actor: Actor, now: datetime) -> Document:
     return {"lastChanged": now, "lastChangedBy": actor.changed_by}
 
 
-def _event(event_type: str, instance: Document, actor: Actor, now: datetime) -> Document:
+def _event(event_type: str, instance_id: str, actor: Actor, now: datetime) -> Document:
     user = {"userId": actor.user_id, "orgId": actor.org, "authenticationLevel": actor.authentication_level}
     return {
         "id": str(uuid.uuid4()),
-        "instanceId": instance["id"],
+        "instanceId": instance_id,
         "created": now,
         "eventType": event_type,
-        "instanceOwnerPartyId": instance.get("instanceOwner", {}).get("partyId"),
+        "instanceOwnerPartyId": instance_id.partition("/")[0],
         "user": {k: v for k, v in user.items() if v is not None},
-        "processInfo": instance.get("process"),
     }

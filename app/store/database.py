@@ -87,6 +87,8 @@ async def ensure_indexes(database: Database) -> None:
             )
         await database.instances.create_index([("process.currentTask.elementId", ASCENDING)])
         await database.instance_events.create_index([("instanceId", ASCENDING), ("created", ASCENDING)])
+        await database.instance_events.create_index([("id", ASCENDING)], unique=True)
+        await database.instances.create_index([("_pendingEvents.id", ASCENDING)], sparse=True)
         await database.party_roles.create_index([("userId", ASCENDING), ("partyId", ASCENDING)], unique=True)
 
 
