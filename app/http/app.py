@@ -82,6 +82,7 @@ async def open_services(
         log.warning("recorded %d audit events of changes interrupted before they were recorded", recovered)
     if seed is not None:
         await seed(database)
+        await ensure_indexes(database)
     store = InstanceStore(database, CursorCodec(_cursor_secret(settings)))
     return Services(database=database, store=store, verifier=verifier, policies=policies)
 
