@@ -5,14 +5,16 @@ from typing import NewType
 
 import strawberry
 
-from app.timestamps import InvalidTimestamp, format_timestamp, parse_timestamp
+from app.timestamps import InvalidTimestamp, format_timestamp, to_storage
 
 
 def _parse(value: object) -> datetime:
     if not isinstance(value, str):
         raise ValueError("DateTime must be an ISO-8601 string, e.g. 2020-09-30 or 2020-09-30T12:00:00Z")
     try:
-        return parse_timestamp(value)
+        # Stored dates keep milliseconds; a finer input would compare differently on
+        # MongoDB and the embedded store.
+        return to_storage(value)
     except InvalidTimestamp as error:
         raise ValueError(f"DateTime {error}; use e.g. 2020-09-30 or 2020-09-30T12:00:00Z") from None
 

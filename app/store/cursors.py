@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.errors import BadUserInput
@@ -33,7 +33,9 @@ class CursorCodec:
         except (ValueError, TypeError):
             raise BadUserInput("the `after` cursor is not a cursor this gateway issued") from None
         payload, signature = token[:-_SIGNATURE_BYTES], token[-_SIGNATURE_BYTES:]
-        if not hmac.compare_digest(signature, self._sign(payload)):
+        # The decoder skips stray characters and padding bits: only the exact text issued counts.
+        issued = base64.urlsafe_b64encode(token).decode().rstrip("=") == cursor
+        if not issued or not hmac.compare_digest(signature, self._sign(payload)):
             raise BadUserInput("the `after` cursor is not a cursor this gateway issued")
         cursor_fingerprint, values, last_id = json.loads(payload)
         if cursor_fingerprint != fingerprint or len(values) != key_count:
@@ -57,7 +59,11 @@ def _encode_value(value: Any) -> Any:
     return value
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _decode_value(value: Any) -> Any:
     if isinstance(value, dict):
-        return datetime.fromtimestamp(value["ms"] / 1000, tz=UTC)
+        # Integer arithmetic: float seconds lose the milliseconds of far-future dates.
+        return _EPOCH + timedelta(milliseconds=value["ms"])
     return value

@@ -19,6 +19,25 @@ Clauses = list[Query]
 _COMPARISONS = {"eq": None, "ne": "$ne", "gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
 
 
+def _null_alternatives(path: str) -> Clauses:
+    # MongoDB reads a dotted path under a null or non-object parent (`status: null`) as
+    # missing, hence null; mongomock does not, so such a path also matches `$exists: false`.
+    if "." not in path:
+        return [{path: None}]
+    return [{path: None}, {path: {"$exists": False}}]
+
+
+def _null(path: str) -> Query:
+    """Null or missing, on MongoDB and on the embedded store alike."""
+    alternatives = _null_alternatives(path)
+    return alternatives[0] if len(alternatives) == 1 else {"$or": alternatives}
+
+
+def _not_null(path: str) -> Query:
+    """Present and not null; `$exists` keeps mongomock from matching under a null parent."""
+    return {path: {"$ne": None}} if "." not in path else {path: {"$exists": True, "$ne": None}}
+
+
 def _value_conditions(path: str, ops: Mapping[str, Any]) -> Clauses:
     clauses: Clauses = []
     for op, value in ops.items():
@@ -35,7 +54,7 @@ def _value_conditions(path: str, ops: Mapping[str, Any]) -> Clauses:
         elif op == "startsWith":
             clauses.append({path: {"$regex": "^" + re.escape(value)}})
         elif op == "exists":
-            clauses.append({path: {"$ne": None}} if value else {path: None})
+            clauses.append(_not_null(path) if value else _null(path))
         else:
             raise BadUserInput(f"unknown filter operator {op!r}")
     return clauses
@@ -58,8 +77,7 @@ def _non_empty_list(path: str) -> Callable[[Any], Clauses]:
         exists = ops.get("exists")
         clauses = _value_conditions(path, {k: v for k, v in ops.items() if k != "exists"})
         if exists is not None:
-            first_entry = f"{path}.0"
-            clauses.append({first_entry: {"$exists": True}} if exists else {first_entry: None})
+            clauses.append({f"{path}.0": {"$exists": bool(exists)}})
         return clauses
 
     return compile_ops
@@ -78,18 +96,16 @@ def _one_of(path: str, *, default: str) -> Callable[[Any], Clauses]:
     """Enum membership; the default also matches documents where the field is absent."""
 
     def compile_values(values: Sequence[str]) -> Clauses:
-        accepted: list[str | None] = list(values)
-        if default in accepted:
-            accepted.append(None)
-        return [{path: {"$in": accepted}}]
+        accepted = list(values)
+        if default not in accepted:
+            return [{path: {"$in": accepted}}]
+        return [{"$or": [{path: {"$in": accepted}}, *_null_alternatives(path)]}]
 
     return compile_values
 
 
 def _is_complete(complete: bool) -> Clauses:
-    if complete:
-        return [{"process.ended": {"$ne": None}}]
-    return [{"process.currentTask": {"$ne": None}}]
+    return [_not_null("process.ended" if complete else "process.currentTask")]
 
 
 def _exclude_confirmed_by(stakeholder: str) -> Clauses:
