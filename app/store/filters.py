@@ -246,4 +246,9 @@ def compile_read_query(instance_filter: Mapping[str, Any] | None, restriction: M
         parts.append(NOT_HARD_DELETED)
     if restriction is not None:
         parts.append(restriction)
-    return _combine([q for q in (compile_instance_filter(p) for p in parts) if q])
+    return all_of(*(compile_instance_filter(p) for p in parts))
+
+
+def all_of(*queries: Query) -> Query:
+    """One query that holds where every given (compiled) query holds."""
+    return _combine([q for q in queries if q])

@@ -6,7 +6,7 @@ from typing import Any
 
 from app.store.cursors import CursorCodec, query_fingerprint
 from app.store.database import Database, driver_errors, to_list
-from app.store.filters import Query, compile_instance_filter, compile_read_query
+from app.store.filters import Query, all_of, compile_instance_filter, compile_read_query
 from app.store.ordering import (
     TIE_BREAK,
     SortKey,
@@ -56,11 +56,7 @@ class InstanceStore:
         query = compile_read_query(instance_filter, restriction)
         if after is not None:
             values, last_id = self._cursors.decode(after, fingerprint, len(keys))
-            query = (
-                {"$and": [query, after_position(keys, values, last_id)]}
-                if query
-                else after_position(keys, values, last_id)
-            )
+            query = all_of(query, after_position(keys, values, last_id))
         if first == 0:
             return Page(documents=[], cursors=[], has_next_page=await self._exists(query))
         projection = _projection(fields, extra=[k.field for k in keys])
@@ -85,7 +81,7 @@ class InstanceStore:
         """The instance with this id if the restriction lets the caller see it."""
         query: Query = {"id": instance_id}
         if restriction is not None:
-            query = {"$and": [query, compile_instance_filter(restriction)]}
+            query = all_of(query, compile_instance_filter(restriction))
         with driver_errors():
             return await self._instances.find_one(query, _projection(fields))
 
