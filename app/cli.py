@@ -61,7 +61,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    from app.store.database import connect
+    from app.errors import ServiceUnavailable
+    from app.store.database import connect, ensure_indexes
     from app.store.writes import write_all
 
     if settings.embedded:
@@ -73,8 +74,20 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     instances = read_instances(args.paths)
     _print_errors(instances, "documents")
-    database = connect(settings.mongodb_url, settings.mongodb_database)
-    written = asyncio.run(write_all(database, instances.documents, []))
+
+    async def write() -> int:
+        database = connect(settings.mongodb_url, settings.mongodb_database)
+        try:
+            await ensure_indexes(database)
+            return await write_all(database, instances.documents, [])
+        finally:
+            await database.close()
+
+    try:
+        written = asyncio.run(write())
+    except ServiceUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
     print(f"imported {written} instances into {settings.mongodb_database}.instances")
     return 1 if instances.errors else 0
 

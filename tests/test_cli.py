@@ -59,6 +59,16 @@ def test_serve_refuses_to_start_on_invalid_documents(tmp_path):
     assert f"{path}:2: instanceOwner.partyId is required" in result.stderr
 
 
+def test_import_into_an_unreachable_database_says_so(tmp_path):
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(make_instance()))
+    env = {"GATEWAY_MONGODB_URL": "mongodb://127.0.0.1:9", "GATEWAY_JWT_SECRET": "s" * 32}
+    result = _run("import", str(path), env=env)
+    assert result.returncode == 3
+    assert "the database is unreachable" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_export_schema_prints_the_sdl(capsys):
     assert main(["export-schema"]) == 0
     assert "type Query" in capsys.readouterr().out
