@@ -9,6 +9,13 @@ from tests.factories import make_instance
 QUERY = "{ instances(first: 1) { totalCount } }"
 
 
+def _nested_not(levels: int) -> dict:
+    nested: dict = {"appId": {"eq": "ttd/skjema-a"}}
+    for _ in range(levels):
+        nested = {"not": nested}
+    return nested
+
+
 def _auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {org_token()}"}
 
@@ -98,6 +105,8 @@ async def test_a_body_that_is_not_a_graphql_request_is_400(gateway_with, body, c
         ('{ instances(after: "garbage") { totalCount } }', None, "cursor"),
         ("{ instances { ", None, "Syntax Error"),
         ('mutation { setReadStatus(instanceId: "1/x", status: SEEN) { id } }', None, "SEEN"),
+        ("query($f: InstanceFilter) { instances(filter: $f) { totalCount } }", {"f": _nested_not(11)}, "10 levels"),
+        ("query($f: InstanceFilter) { instances(filter: $f) { totalCount } }", {"f": _nested_not(400)}, "too deeply"),
     ],
 )
 async def test_bad_input_is_a_clear_error_with_a_code(gateway_with, query, variables, fragment):

@@ -198,17 +198,23 @@ def _combine(clauses: Clauses) -> Query:
     return {"$and": clauses}
 
 
-def _instance_clauses(instance_filter: Mapping[str, Any]) -> Clauses:
+# MongoDB refuses queries nested past 100 levels, and each and/or/not adds two.
+MAX_NESTING = 10
+
+
+def _instance_clauses(instance_filter: Mapping[str, Any], depth: int = 0) -> Clauses:
+    if depth > MAX_NESTING:
+        raise BadUserInput(f"the filter nests and/or/not more than {MAX_NESTING} levels deep")
     combinators = {"and", "or", "not"}
     clauses = _compile_fields({k: v for k, v in instance_filter.items() if k not in combinators}, _INSTANCE_FIELDS)
     if instance_filter.get("and"):
-        clauses.extend(_combine(_instance_clauses(f)) for f in instance_filter["and"])
+        clauses.extend(_combine(_instance_clauses(f, depth + 1)) for f in instance_filter["and"])
     if instance_filter.get("or") is not None:
         # An empty `or` has no alternative that holds: it matches nothing.
-        alternatives = [_combine(_instance_clauses(f)) for f in instance_filter["or"]]
+        alternatives = [_combine(_instance_clauses(f, depth + 1)) for f in instance_filter["or"]]
         clauses.append({"$or": alternatives} if alternatives else {"_id": {"$in": []}})
     if instance_filter.get("not") is not None:
-        clauses.append({"$nor": [_combine(_instance_clauses(instance_filter["not"]))]})
+        clauses.append({"$nor": [_combine(_instance_clauses(instance_filter["not"], depth + 1))]})
     return clauses
 
 
