@@ -27,6 +27,7 @@ class Context:
     policies: PolicyRepository
     now: datetime = field(default_factory=utc_now)
     _access: Access | None = None
+    _read_restriction: dict[str, Any] | None = None
     events: DataLoader[str, list[dict[str, Any]]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -50,7 +51,10 @@ class Context:
         """The filter every read is narrowed by; FORBIDDEN without the read scope."""
         access = await self.access()
         access.require_scope(access.read_scope)
-        return access.read_restriction(self.now)
+        if self._read_restriction is None:
+            # Pages, counts and nested fields of one request share it: decide it once.
+            self._read_restriction = access.read_restriction(self.now)
+        return self._read_restriction
 
     async def actions(self) -> InstanceActions:
         return InstanceActions(await self.access(), self.store, self.changes, self.now)
