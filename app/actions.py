@@ -45,7 +45,10 @@ class InstanceActions:
         if substatus is not None and not str(substatus.get("label") or "").strip():
             raise BadUserInput("a substatus needs a non-empty label (or pass substatus: null to clear it)")
         stored = None if substatus is None else {k: v for k, v in substatus.items() if v is not None}
-        return await self._changes.set_substatus(instance["id"], stored, self._actor, self._now)
+        changed = await self._changes.set_substatus(instance["id"], stored, self._actor, self._now)
+        if changed is None:
+            raise NotFound(f"instance {instance_id} no longer exists")
+        return changed
 
     async def delete(self, instance_id: str, *, hard: bool) -> Document:
         return await self._delete(await self._target(instance_id), hard=hard)

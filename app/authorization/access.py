@@ -32,7 +32,6 @@ from app.errors import Forbidden
 log = logging.getLogger("instance_gateway")
 
 Filter = dict[str, Any]
-MATCHES_NOTHING: Filter = {"or": []}
 OWN_PARTY_ROLE = "PRIV"
 
 

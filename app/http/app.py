@@ -36,6 +36,8 @@ Seeder = Callable[[Database], Awaitable[None]]
 class Services:
     database: Database
     store: InstanceStore
+    changes: InstanceChanges
+    party_roles: PartyRoles
     verifier: TokenVerifier
     policies: PolicyRepository
 
@@ -44,8 +46,8 @@ class Services:
         return Context(
             caller=authenticate(request, self.verifier),
             store=self.store,
-            changes=InstanceChanges(self.database),
-            party_roles=PartyRoles(self.database),
+            changes=self.changes,
+            party_roles=self.party_roles,
             policies=self.policies,
         )
 
@@ -77,14 +79,20 @@ async def open_services(
 ) -> Services:
     database = connect(settings.mongodb_url, settings.mongodb_database)
     await ensure_indexes(database)
-    recovered = await InstanceChanges(database).flush_pending_events()
+    changes = InstanceChanges(database)
+    recovered = await changes.flush_pending_events()
     if recovered:
         log.warning("recorded %d audit events of changes interrupted before they were recorded", recovered)
     if seed is not None:
         await seed(database)
-        await ensure_indexes(database)
-    store = InstanceStore(database, CursorCodec(_cursor_secret(settings)))
-    return Services(database=database, store=store, verifier=verifier, policies=policies)
+    return Services(
+        database=database,
+        store=InstanceStore(database, CursorCodec(_cursor_secret(settings))),
+        changes=changes,
+        party_roles=PartyRoles(database),
+        verifier=verifier,
+        policies=policies,
+    )
 
 
 def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:

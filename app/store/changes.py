@@ -43,14 +43,15 @@ class InstanceChanges:
 
     async def set_substatus(
         self, instance_id: str, substatus: Document | None, actor: Actor, now: datetime
-    ) -> Document:
+    ) -> Document | None:
+        """Replaces (or with None, removes) the substatus; None when the instance is gone."""
         await self._repair_null_containers(instance_id)
         update: Document = {"$set": _changed(actor, now)}
         if substatus is None:
             update["$unset"] = {"status.substatus": ""}
         else:
             update["$set"]["status.substatus"] = substatus
-        return await self._change(instance_id, {}, update, "SubstatusUpdated", actor, now)
+        return await self._change_if(instance_id, {}, update, "SubstatusUpdated", actor, now)
 
     async def soft_delete(self, instance_id: str, actor: Actor, now: datetime) -> Document | None:
         """Moves the instance to the recycle bin; None when it already was there."""
@@ -121,14 +122,6 @@ class InstanceChanges:
             await self._instances.update_one(
                 {"id": instance_id, "completeConfirmations": None}, {"$set": {"completeConfirmations": []}}
             )
-
-    async def _change(
-        self, instance_id: str, guard: Document, update: Document, event_type: str, actor: Actor, now: datetime
-    ) -> Document:
-        changed = await self._change_if(instance_id, guard, update, event_type, actor, now)
-        if changed is None:
-            raise LookupError(instance_id)
-        return changed
 
     async def _change_if(
         self, instance_id: str, guard: Document, update: Document, event_type: str, actor: Actor, now: datetime

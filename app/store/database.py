@@ -28,8 +28,7 @@ class Database:
     embedded: bool
 
     async def replace_by(self, collection: Any, keys: Sequence[str], documents: Sequence[dict[str, Any]]) -> None:
-        """Insert or replace each document whole, matched on `keys`; the last of repeats wins.
-        Call ensure_indexes afterwards: on an empty embedded store this drops them."""
+        """Insert or replace each document whole, matched on `keys`; the last of repeats wins."""
         latest = {tuple(d[k] for k in keys): d for d in documents}
         documents = list(latest.values())
         with driver_errors():
@@ -38,6 +37,7 @@ class Database:
                 # making a bulk load quadratic; loading without them and indexing after is linear.
                 await collection.drop_indexes()
                 await collection.insert_many(documents)
+                await ensure_indexes(self)
             elif self.embedded:
                 # mongomock's bulk_write does not accept PyMongo 4.x operation objects.
                 for document in documents:
