@@ -1,11 +1,22 @@
-"""Shared fixtures: a gateway on a fresh embedded store, driven over HTTP in process."""
+"""Shared fixtures: a gateway on a fresh database, driven over HTTP in process.
+
+Every test that asks for a store (`store`, or `gateway_with`, which uses it) runs twice: on
+the embedded store (mongomock) and on a MongoDB wire-protocol server over TCP. That server
+is SecantusDB, started once per session, or the MongoDB at GATEWAY_TEST_MONGODB_URL when it
+is set. `pytest -m "not wire"` runs the embedded store alone.
+"""
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib.resources import files
 from typing import Any
 
 import httpx
 import pytest
+from pymongo import MongoClient
 
 from app.authorization.tokens import mint_token
 from app.config import Settings
@@ -56,6 +67,62 @@ class Gateway:
         return body["data"]
 
 
+DEMO_POLICIES = files("app") / "demo" / "policies"
+
+
+@pytest.fixture(scope="session")
+def wire_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One wire-protocol server for the whole session: a real MongoDB when
+    GATEWAY_TEST_MONGODB_URL names one, an embedded SecantusDB server otherwise."""
+    url = os.environ.get("GATEWAY_TEST_MONGODB_URL")
+    if url:
+        yield url
+        return
+    secantus = pytest.importorskip("secantus", reason="the wire-protocol tests need secantusdb (pip install '.[test]')")
+    with secantus.SecantusDBServer(storage_path=str(tmp_path_factory.mktemp("secantus")), port=0) as server:
+        yield server.uri
+
+
+@dataclass
+class Store:
+    """Where a test's gateways keep their data: the embedded store, or a fresh database on
+    the wire-protocol server for every gateway."""
+
+    kind: str
+    url: str | None = None
+    databases: list[str] = field(default_factory=list)
+
+    @property
+    def embedded(self) -> bool:
+        return self.url is None
+
+    def new_database(self) -> str:
+        name = f"gateway_test_{uuid.uuid4().hex[:12]}"
+        self.databases.append(name)
+        return name
+
+    def settings(self, **overrides: Any) -> dict[str, Any]:
+        """Gateway settings on this store. On a server, the demo policies stand in for the
+        embedded store's default, so that the same tests mean the same on both."""
+        if self.embedded:
+            return overrides
+        return {"mongodb_url": self.url, "mongodb_database": self.new_database(), "policy_dir": DEMO_POLICIES} | (
+            overrides
+        )
+
+
+@pytest.fixture(params=["embedded", pytest.param("wire", marks=pytest.mark.wire)])
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    if request.param == "embedded":
+        yield Store("embedded")
+        return
+    target = Store("wire", request.getfixturevalue("wire_server_url"))
+    yield target
+    with MongoClient(target.url, serverSelectionTimeoutMS=5000) as client:
+        for name in target.databases:
+            client.drop_database(name)
+
+
 @contextlib.asynccontextmanager
 async def running_gateway(
     instances: Sequence[dict[str, Any]] = (), roles: Sequence[dict[str, Any]] = (), **settings: Any
@@ -75,6 +142,13 @@ GatewayFactory = Callable[..., contextlib.AbstractAsyncContextManager[Gateway]]
 
 
 @pytest.fixture
-def gateway_with() -> GatewayFactory:
-    """Start a gateway holding the given instance documents: `async with gateway_with(docs) as gw`."""
-    return running_gateway
+def gateway_with(store: Store) -> GatewayFactory:
+    """Start a gateway holding the given instance documents on this test's store, each on a
+    fresh database: `async with gateway_with(docs) as gw`."""
+
+    def start(
+        instances: Sequence[dict[str, Any]] = (), roles: Sequence[dict[str, Any]] = (), **settings: Any
+    ) -> contextlib.AbstractAsyncContextManager[Gateway]:
+        return running_gateway(instances, roles, **store.settings(**settings))
+
+    return start

@@ -241,11 +241,11 @@ def test_data_element_size(operator, condition):
         ({"fileScanResult": ["Clean", "Pending"]}, {"fileScanResult": {"$in": ["Clean", "Pending"]}}),
         (
             {"fileScanResult": ["NotApplicable"]},
-            {"$or": [{"fileScanResult": {"$in": ["NotApplicable"]}}, {"fileScanResult": None}]},
+            {"fileScanResult": {"$in": ["NotApplicable", None]}},
         ),
         (
             {"fileScanResult": ["Infected", "NotApplicable"]},
-            {"$or": [{"fileScanResult": {"$in": ["Infected", "NotApplicable"]}}, {"fileScanResult": None}]},
+            {"fileScanResult": {"$in": ["Infected", "NotApplicable", None]}},
         ),
         ({"isHardDeleted": False}, {"deleteStatus.isHardDeleted": {"$ne": True}}),
         ({"isHardDeleted": True}, {"deleteStatus.isHardDeleted": True}),
@@ -273,24 +273,29 @@ def test_data_element_tags_are_a_list(operator, condition):
 
 def test_tags_exists_combines_with_other_operators():
     assert compile_instance_filter({"data": {"tags": {"exists": True, "ne": "a"}}}) == _element_match(
-        {"$and": [{"tags": {"$ne": "a"}}, {"tags.0": {"$exists": True}}]}
+        {"tags": {"$ne": "a"}, "tags.0": {"$exists": True}}
     )
 
 
 def test_all_element_conditions_hold_within_one_element():
     assert compile_instance_filter(
         {"data": {"dataType": {"eq": "model"}, "locked": True, "size": {"gt": 10, "lte": 20}, "tags": {"eq": "t"}}}
-    ) == _element_match(
-        {
-            "$and": [
-                {"dataType": "model"},
-                {"locked": True},
-                {"size": {"$gt": 10}},
-                {"size": {"$lte": 20}},
-                {"tags": "t"},
-            ]
-        }
-    )
+    ) == _element_match({"dataType": "model", "locked": True, "size": {"$gt": 10, "$lte": 20}, "tags": "t"})
+
+
+def test_element_conditions_on_one_field_merge_into_one_operator_document():
+    assert compile_data_element_filter({"size": {"eq": 5, "exists": True}}) == {"size": {"$eq": 5, "$ne": None}}
+    assert compile_data_element_filter({"filename": {"startsWith": "a", "nin": ["ab"]}}) == {
+        "filename": {"$regex": "^a", "$nin": ["ab"]}
+    }
+
+
+def test_an_operator_a_field_repeats_goes_into_a_trailing_and():
+    # `$and` inside `$elemMatch` must not come first: a server may read a leading `$` key as
+    # a value operator (as in `{$elemMatch: {$gte: 1}}`) and refuse it.
+    compiled = compile_data_element_filter({"dataType": {"eq": "a"}, "size": {"ne": 5, "exists": True}})
+    assert compiled == {"dataType": "a", "size": {"$ne": 5}, "$and": [{"size": {"$ne": None}}]}
+    assert list(compiled)[-1] == "$and"
 
 
 def test_an_empty_element_filter_asks_for_some_element():

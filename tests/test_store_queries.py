@@ -51,5 +51,5 @@ async def test_data_filters_run_in_the_one_query(gateway_with):
         calls = _record_calls(gw)
         [(_method, (query, _projection))] = await _calls_answering(gw, calls, query_text)
         data = await gw.data(query_text)
-    assert {"data": {"$elemMatch": {"$and": [{"dataType": "b"}, {"size": {"$lt": 10}}]}}} in query["$and"]
+    assert {"data": {"$elemMatch": {"dataType": "b", "size": {"$lt": 10}}}} in query["$and"]
     assert data["instances"]["nodes"] == [{"id": matching["id"]}]

@@ -99,6 +99,10 @@ def _one_of(path: str, *, default: str) -> Callable[[Any], Clauses]:
         accepted = list(values)
         if default not in accepted:
             return [{path: {"$in": accepted}}]
+        if "." not in path:
+            # `$in` with null also matches a missing field; one condition on one field can
+            # be merged with the others of a data element (see `_merged`).
+            return [{path: {"$in": [*accepted, None]}}]
         return [{"$or": [{path: {"$in": accepted}}, *_null_alternatives(path)]}]
 
     return compile_values
@@ -223,9 +227,39 @@ def compile_instance_filter(instance_filter: Mapping[str, Any] | None) -> Query:
     return _combine(_instance_clauses(instance_filter or {}))
 
 
+def _operators(condition: Any) -> Query:
+    """A field's condition as an operator document: a plain value means `$eq`."""
+    if isinstance(condition, dict) and condition and all(key.startswith("$") for key in condition):
+        return condition
+    return {"$eq": condition}
+
+
+def _merged(clauses: Clauses) -> Query:
+    """The clauses as one document: conditions on distinct fields side by side, those on one
+    field as one operator document, and `$and` only for an operator a field repeats.
+
+    This is the form `$elemMatch` needs on every store: mongod accepts `$and` there, but a
+    wire-protocol server that reads a leading `$` key as a value operator refuses it, so a
+    field always comes first and `$and` last."""
+    merged: Query = {}
+    repeated: Clauses = []
+    for clause in clauses:
+        for path, condition in clause.items():
+            if path not in merged:
+                merged[path] = condition
+            elif path.startswith("$") or _operators(merged[path]).keys() & _operators(condition).keys():
+                repeated.append({path: condition})
+            else:
+                merged[path] = _operators(merged[path]) | _operators(condition)
+    if repeated:
+        merged["$and"] = repeated
+    return merged
+
+
 def compile_data_element_filter(element_filter: Mapping[str, Any] | None) -> Query:
-    """Compile a `DataElementFilter` to a query on one data element."""
-    return _combine(_compile_fields(element_filter or {}, _DATA_ELEMENT_FIELDS))
+    """Compile a `DataElementFilter` to a query on one data element, in the one-document
+    form that every store accepts inside `$elemMatch`."""
+    return _merged(_compile_fields(element_filter or {}, _DATA_ELEMENT_FIELDS))
 
 
 def mentions_hard_deleted(instance_filter: Mapping[str, Any] | None) -> bool:
