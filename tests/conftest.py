@@ -111,16 +111,24 @@ class Store:
         )
 
 
-@pytest.fixture(params=["embedded", pytest.param("wire", marks=pytest.mark.wire)])
-def store(request: pytest.FixtureRequest) -> Iterator[Store]:
-    if request.param == "embedded":
-        yield Store("embedded")
+def open_store(request: pytest.FixtureRequest, kind: str) -> Iterator[Store]:
+    """A store of this kind for one test; a server's databases are dropped after it."""
+    if kind == "embedded":
+        yield Store(kind)
         return
-    target = Store("wire", request.getfixturevalue("wire_server_url"))
+    target = Store(kind, request.getfixturevalue("wire_server_url"))
     yield target
     with MongoClient(target.url, serverSelectionTimeoutMS=5000) as client:
         for name in target.databases:
             client.drop_database(name)
+
+
+WIRE = pytest.param("wire", marks=pytest.mark.wire)
+
+
+@pytest.fixture(params=["embedded", WIRE])
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    yield from open_store(request, request.param)
 
 
 @contextlib.asynccontextmanager

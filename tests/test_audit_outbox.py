@@ -17,16 +17,17 @@ ACTOR = Actor(changed_by="991825827", user_id=None, org="ttd", authentication_le
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-async def _store_with(document):
-    database = connect(None, "outbox")
+@pytest.fixture
+async def database(store):
+    database = connect(store.url, store.new_database())
     await ensure_indexes(database)
-    await write_all(database, [normalize_instance(document)], [])
-    return database
+    yield database
+    await database.close()
 
 
-async def test_an_interrupted_recording_is_finished_by_the_next_flush():
+async def test_an_interrupted_recording_is_finished_by_the_next_flush(database):
     document = make_instance()
-    database = await _store_with(document)
+    await write_all(database, [normalize_instance(document)], [])
     changes = InstanceChanges(database)
     record = database.instance_events.replace_one
 
@@ -51,9 +52,9 @@ async def test_an_interrupted_recording_is_finished_by_the_next_flush():
     assert PENDING_EVENTS not in await database.instances.find_one({"id": document["id"]})
 
 
-async def test_a_recorded_change_leaves_no_trace_in_the_instance():
+async def test_a_recorded_change_leaves_no_trace_in_the_instance(database):
     document = make_instance()
-    database = await _store_with(document)
+    await write_all(database, [normalize_instance(document)], [])
     changed = await InstanceChanges(database).set_substatus(document["id"], {"label": "Accepted"}, ACTOR, NOW)
     assert PENDING_EVENTS not in changed
     assert PENDING_EVENTS not in await database.instances.find_one({"id": document["id"]})

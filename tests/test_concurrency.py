@@ -4,7 +4,8 @@ exactly one audit event per change that happened.
 The embedded store answers every call without suspending, so on its own it interleaves
 requests only between database calls of the HTTP stack. The `suspending` variant makes every
 database call a suspension point, as a network round trip to MongoDB is, so that concurrent
-requests interleave between their reads and their writes too.
+requests interleave between their reads and their writes too. On the wire-protocol server
+every call is a real round trip over TCP.
 """
 
 import asyncio
@@ -19,7 +20,7 @@ import pytest
 from mongomock_motor import AsyncMongoMockCollection
 
 from app.store.database import Database
-from tests.conftest import user_token
+from tests.conftest import WIRE, open_store, user_token
 from tests.factories import make_instance
 
 _SUSPENDING_METHODS = ("find_one", "find_one_and_update", "update_one", "insert_one", "count_documents")
@@ -58,13 +59,15 @@ def database_calls_suspend(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-@pytest.fixture(params=["embedded", "suspending"])
-def store_mode(request, monkeypatch):
+@pytest.fixture(params=["embedded", "suspending", WIRE])
+def store(request, monkeypatch):
+    """The embedded store as it is and with suspending calls, and a wire-protocol server,
+    where every call is a network round trip that suspends by itself."""
     if request.param == "suspending":
         with database_calls_suspend(monkeypatch):
-            yield request.param
+            yield from open_store(request, "embedded")
     else:
-        yield request.param
+        yield from open_store(request, request.param)
 
 
 DAGL = [{"userId": "1", "partyId": "500", "roles": ["DAGL"]}]
@@ -111,7 +114,7 @@ def ok(body: dict[str, Any]) -> dict[str, Any]:
     return body["data"]
 
 
-async def test_simultaneous_changes_of_different_kinds_all_land(gateway_with, store_mode):
+async def test_simultaneous_changes_of_different_kinds_all_land(gateway_with):
     doc = make_instance(party_id="500")
     start = datetime.now(UTC) - timedelta(milliseconds=2)
     dagl = user_token("1", "1")
@@ -137,7 +140,7 @@ async def test_simultaneous_changes_of_different_kinds_all_land(gateway_with, st
     assert event_counts(after) == {"SubstatusUpdated": 50, "ConfirmedComplete": 1, "MessageRead": 1}
 
 
-async def test_a_delete_racing_substatus_updates_leaves_a_consistent_document(gateway_with, store_mode):
+async def test_a_delete_racing_substatus_updates_leaves_a_consistent_document(gateway_with):
     doc = make_instance()
     async with gateway_with([doc]) as gw:
         labels = LABELS[:20]
@@ -154,7 +157,7 @@ async def test_a_delete_racing_substatus_updates_leaves_a_consistent_document(ga
     assert event_counts(after) == {"SubstatusUpdated": 20, "Deleted": 1}
 
 
-async def test_concurrent_hard_deletes_record_exactly_one_deleted_event(gateway_with, store_mode):
+async def test_concurrent_hard_deletes_record_exactly_one_deleted_event(gateway_with):
     doc = make_instance()
     async with gateway_with([doc]) as gw:
         bodies = await staggered(*[gw.query(DELETE, {"id": doc["id"], "hard": True}) for _ in range(20)])
@@ -166,7 +169,7 @@ async def test_concurrent_hard_deletes_record_exactly_one_deleted_event(gateway_
     assert event_counts(after) == {"Deleted": 1}
 
 
-async def test_concurrent_soft_and_hard_deletes_end_hard_deleted_with_at_most_two_events(gateway_with, store_mode):
+async def test_concurrent_soft_and_hard_deletes_end_hard_deleted_with_at_most_two_events(gateway_with):
     doc = make_instance()
     async with gateway_with([doc]) as gw:
         requests = [gw.query(DELETE, {"id": doc["id"], "hard": n % 2 == 0}) for n in range(20)]
@@ -181,7 +184,7 @@ async def test_concurrent_soft_and_hard_deletes_end_hard_deleted_with_at_most_tw
     assert event_counts(after)["Deleted"] in (1, 2)
 
 
-async def test_concurrent_confirmations_by_one_org_add_one_entry(gateway_with, store_mode):
+async def test_concurrent_confirmations_by_one_org_add_one_entry(gateway_with):
     doc = make_instance(status=None, completeConfirmations=None)  # an old document, repaired on the way
     async with gateway_with([doc]) as gw:
         bodies = await staggered(*[gw.query(CONFIRM, {"id": doc["id"]}) for _ in range(20)])
@@ -192,7 +195,7 @@ async def test_concurrent_confirmations_by_one_org_add_one_entry(gateway_with, s
     assert event_counts(after) == {"ConfirmedComplete": 1}
 
 
-async def test_two_bulk_deletes_at_once_delete_each_instance_once(gateway_with, store_mode):
+async def test_two_bulk_deletes_at_once_delete_each_instance_once(gateway_with):
     docs = [make_instance() for _ in range(15)]
     query = (
         'mutation { deleteInstances(filter: {appId: {eq: "ttd/skjema-a"}}, dryRun: false) '

@@ -1,16 +1,18 @@
 """Properties of filters and keyset pages, checked against a plain-Python model.
 
 Random instance documents (fields present, null or missing; equal timestamps; partial
-status; data elements with and without their defaults) go into a fresh embedded store, and
-random filters drawn over the same small value pools are run through the store. The set of
-ids the store returns must be the one the model below computes from the contract's rules.
-The model never uses the compiler or the database's matcher.
+status; data elements with and without their defaults) go into a fresh database, on the
+embedded store and on the wire-protocol server, and random filters drawn over the same small
+value pools are run through the store. The set of ids the store returns must be the one the
+model below computes from the contract's rules. The model never uses the compiler or the
+database's matcher.
 """
 
 import asyncio
+import contextlib
 import copy
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,11 +25,13 @@ from app.store.documents import normalize_instance
 from app.store.instances import InstanceStore
 from app.store.ordering import SORT_FIELDS, SortKey
 from app.store.writes import write_all
+from tests.conftest import Store
 
 SETTINGS = settings(
     max_examples=150,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    # `store` only says where the store is: each example opens its own database.
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
 )
 
 # --- value pools, shared by documents and filters so that filters often match ---
@@ -452,12 +456,13 @@ def expected_ids(documents: Sequence[Mapping[str, Any]], instance_filter: Mappin
 
 def expected_order(documents: Sequence[Mapping[str, Any]], order: Sequence[SortKey]) -> list[str]:
     """Sorted as MongoDB sorts: null and missing before every date, so first ascending and
-    last descending; the first key given wins, and id ascending breaks ties."""
+    last descending; the first key given wins, and the id breaks ties in the direction of
+    the last key."""
     keys: list[SortKey] = []
     for key in order or [SortKey("lastChanged", descending=True)]:
         if all(k.field != key.field for k in keys):
             keys.append(key)
-    ordered = sorted(documents, key=lambda d: d["id"])
+    ordered = sorted(documents, key=lambda d: d["id"], reverse=keys[-1].descending)
     for key in reversed(keys):
         ordered.sort(
             key=lambda d, field=key.field: (d.get(field) is not None, d.get(field) or datetime.min.replace(tzinfo=UTC)),
@@ -469,40 +474,53 @@ def expected_order(documents: Sequence[Mapping[str, Any]], order: Sequence[SortK
 # --- running the store ---
 
 
-def _store_for(documents: Sequence[dict[str, Any]]) -> InstanceStore:
-    async def open_store() -> InstanceStore:
-        database = connect(None, f"properties-{uuid.uuid4().hex}")
-        await write_all(database, copy.deepcopy(list(documents)), [])
-        return InstanceStore(database, CursorCodec(b"property-test-secret"))
+class Instances:
+    """The store holding one example's documents, called from synchronous test code."""
 
-    return asyncio.run(open_store())
+    def __init__(self, runner: asyncio.Runner, store: InstanceStore) -> None:
+        self._runner = runner
+        self._store = store
 
-
-def _find(store: InstanceStore, instance_filter: Any, order: Sequence[SortKey], first: int, after: str | None):
-    return asyncio.run(
-        store.find_page(
-            instance_filter=instance_filter, restriction=None, order=order, first=first, after=after, fields=None
+    def find(self, instance_filter: Any, order: Sequence[SortKey], first: int, after: str | None):
+        return self._runner.run(
+            self._store.find_page(
+                instance_filter=instance_filter, restriction=None, order=order, first=first, after=after, fields=None
+            )
         )
-    )
+
+    def count(self, instance_filter: Any) -> int:
+        return self._runner.run(self._store.count(instance_filter=instance_filter, restriction=None))
 
 
-def _count(store: InstanceStore, instance_filter: Any) -> int:
-    return asyncio.run(store.count(instance_filter=instance_filter, restriction=None))
+@contextlib.contextmanager
+def holding(target: Store, documents: Sequence[dict[str, Any]]) -> Iterator[Instances]:
+    """The documents in a fresh database of this store, dropped afterwards. One event loop
+    serves the whole example: the driver's client belongs to the loop it started on."""
+    name = f"properties_{uuid.uuid4().hex[:12]}"
+    with asyncio.Runner() as runner:
+        database = connect(target.url, name)
+        try:
+            runner.run(write_all(database, copy.deepcopy(list(documents)), []))
+            yield Instances(runner, InstanceStore(database, CursorCodec(b"property-test-secret")))
+        finally:
+            if not target.embedded:
+                runner.run(database.client.drop_database(name))
+            runner.run(database.close())
 
 
 @SETTINGS
 @given(documents=instance_sets(), instance_filter=instance_filters())
-def test_the_store_matches_what_the_model_says(documents, instance_filter):
-    store = _store_for(documents)
-    wanted = expected_ids(documents, instance_filter)
-
-    page = _find(store, instance_filter, [], 1000, None)
+def test_the_store_matches_what_the_model_says(store, documents, instance_filter):
+    with holding(store, documents) as instances:
+        wanted = expected_ids(documents, instance_filter)
+        page = instances.find(instance_filter, [], 1000, None)
+        count = instances.count(instance_filter)
     assert {d["id"] for d in page.documents} == wanted
     assert len(page.documents) == len(wanted), "a document came twice"
     assert not page.has_next_page
     # The default order: lastChanged descending, then id.
     assert [d["id"] for d in page.documents] == expected_order([d for d in documents if d["id"] in wanted], [])
-    assert _count(store, instance_filter) == len(wanted)
+    assert count == len(wanted)
 
 
 # --- every single condition, on one random set of documents ---
@@ -608,13 +626,13 @@ def _null_parents() -> list[dict[str, Any]]:
 @settings(SETTINGS, max_examples=20, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(documents=instance_sets(min_size=8, max_size=14))
 @example(documents=_null_parents())
-def test_every_single_condition_matches_what_the_model_says(documents):
-    store = _store_for(documents)
-    for instance_filter in SINGLE_CONDITIONS:
-        page = _find(store, instance_filter, [], 1000, None)
-        assert sorted(d["id"] for d in page.documents) == sorted(expected_ids(documents, instance_filter)), (
-            instance_filter
-        )
+def test_every_single_condition_matches_what_the_model_says(store, documents):
+    with holding(store, documents) as instances:
+        for instance_filter in SINGLE_CONDITIONS:
+            page = instances.find(instance_filter, [], 1000, None)
+            assert sorted(d["id"] for d in page.documents) == sorted(expected_ids(documents, instance_filter)), (
+                instance_filter
+            )
 
 
 sortable_bodies = document(
@@ -643,8 +661,12 @@ page_filters = st.one_of(
     instance_filter=page_filters,
     data=st.data(),
 )
-def test_pages_walk_the_whole_order_once(documents, order, first, instance_filter, data):
-    store = _store_for(documents)
+def test_pages_walk_the_whole_order_once(store, documents, order, first, instance_filter, data):
+    with holding(store, documents) as instances:
+        walk_every_page(instances, documents, order, first, instance_filter, data)
+
+
+def walk_every_page(instances, documents, order, first, instance_filter, data):
     wanted = expected_ids(documents, instance_filter)
     expected = expected_order([d for d in documents if d["id"] in wanted], order)
 
@@ -652,7 +674,7 @@ def test_pages_walk_the_whole_order_once(documents, order, first, instance_filte
     cursors: list[str] = []
     after = None
     for _ in range(len(documents) + 1):
-        page = _find(store, instance_filter, order, first, after)
+        page = instances.find(instance_filter, order, first, after)
         walked += [d["id"] for d in page.documents]
         cursors += page.cursors
         assert len(page.cursors) == len(page.documents)
@@ -665,9 +687,9 @@ def test_pages_walk_the_whole_order_once(documents, order, first, instance_filte
     # Every edge's cursor, not only a page's last, continues right after that edge.
     if cursors:
         index = data.draw(st.integers(0, len(cursors) - 1), label="cursor index")
-        rest = _find(store, instance_filter, order, 1000, cursors[index])
+        rest = instances.find(instance_filter, order, 1000, cursors[index])
         assert [d["id"] for d in rest.documents] == expected[index + 1 :]
-        ahead = _find(store, instance_filter, order, 0, cursors[index])
+        ahead = instances.find(instance_filter, order, 0, cursors[index])
         assert ahead.documents == []
         assert ahead.has_next_page == (index + 1 < len(expected))
 
@@ -679,7 +701,7 @@ def test_the_model_sorts_nulls_as_mongodb_does():
     early, late = FILTER_TIMES[0], FILTER_TIMES[-1]
     documents = [doc("c", late), doc("b", None), doc("d", early), doc("a", MISSING), doc("e", late)]
     assert expected_order(documents, [SortKey("dueBefore", descending=False)]) == ["a", "b", "d", "c", "e"]
-    assert expected_order(documents, [SortKey("dueBefore", descending=True)]) == ["c", "e", "d", "a", "b"]
+    assert expected_order(documents, [SortKey("dueBefore", descending=True)]) == ["e", "c", "d", "b", "a"]
 
 
 def test_the_model_reads_defaults_and_nulls_as_the_contract_says():

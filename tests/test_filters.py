@@ -447,9 +447,11 @@ def test_normalize_order():
         normalize_order([SortKey("id")])
 
 
-def test_sort_specification_breaks_ties_by_id_ascending():
-    assert sort_specification((LC_DESC,)) == [("lastChanged", -1), ("id", 1)]
-    assert sort_specification((DUE_ASC, SortKey("created"))) == [("dueBefore", 1), ("created", -1), ("id", 1)]
+def test_sort_specification_breaks_ties_by_id_in_the_direction_of_the_last_key():
+    assert sort_specification((LC_DESC,)) == [("lastChanged", -1), ("id", -1)]
+    assert sort_specification((LC_ASC,)) == [("lastChanged", 1), ("id", 1)]
+    assert sort_specification((DUE_ASC, SortKey("created"))) == [("dueBefore", 1), ("created", -1), ("id", -1)]
+    assert sort_specification((DUE_DESC, LC_ASC)) == [("dueBefore", -1), ("lastChanged", 1), ("id", 1)]
 
 
 def test_position_of_reads_missing_as_null():
@@ -460,7 +462,7 @@ def test_after_position_descending():
     assert after_position((LC_DESC,), [T1], "1/a") == {
         "$or": [
             {"$or": [{"lastChanged": {"$lt": T1}}, {"lastChanged": None}]},  # nulls come last
-            {"$and": [{"lastChanged": T1}, {"id": {"$gt": "1/a"}}]},
+            {"$and": [{"lastChanged": T1}, {"id": {"$lt": "1/a"}}]},
         ]
     }
 
@@ -479,8 +481,8 @@ def test_after_position_from_a_null_value():
     assert after_position((DUE_ASC,), [None], "1/a") == {
         "$or": [{"dueBefore": {"$ne": None}}, {"$and": [{"dueBefore": None}, {"id": {"$gt": "1/a"}}]}]
     }
-    # Descending: nulls come last, so only later ids among the nulls follow.
-    assert after_position((DUE_DESC,), [None], "1/a") == {"$and": [{"dueBefore": None}, {"id": {"$gt": "1/a"}}]}
+    # Descending: nulls come last, so only the following ids among the nulls follow.
+    assert after_position((DUE_DESC,), [None], "1/a") == {"$and": [{"dueBefore": None}, {"id": {"$lt": "1/a"}}]}
 
 
 def test_after_position_with_two_keys():
@@ -488,7 +490,7 @@ def test_after_position_with_two_keys():
         "$or": [
             {"dueBefore": {"$gt": T2}},
             {"$and": [{"dueBefore": T2}, {"$or": [{"lastChanged": {"$lt": T1}}, {"lastChanged": None}]}]},
-            {"$and": [{"dueBefore": T2}, {"lastChanged": T1}, {"id": {"$gt": "1/a"}}]},
+            {"$and": [{"dueBefore": T2}, {"lastChanged": T1}, {"id": {"$lt": "1/a"}}]},
         ]
     }
     assert after_position((DUE_DESC, LC_ASC), [None, None], "1/a") == {

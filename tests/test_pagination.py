@@ -23,7 +23,7 @@ from app.store.cursors import CursorCodec
 from app.store.database import Database
 from app.store.documents import normalize_instance
 from app.store.writes import write_all
-from tests.conftest import TEST_SECRET, Gateway
+from tests.conftest import TEST_SECRET, Gateway, Store
 from tests.factories import make_instance
 
 MISSING = object()
@@ -89,7 +89,8 @@ def expected_order(documents: Sequence[dict[str, Any]], order: Sequence[tuple[st
     for field, direction in order or [("lastChanged", "DESC")]:
         if all(f != field for f, _ in keys):
             keys.append((field, direction == "DESC"))
-    ordered = sorted(documents, key=lambda d: d["id"])
+    # The id breaks ties in the direction of the last key.
+    ordered = sorted(documents, key=lambda d: d["id"], reverse=keys[-1][1])
     for field, descending in reversed(keys):
         # Null and missing sort before every date: first ascending, last descending.
         ordered.sort(
@@ -350,7 +351,9 @@ def test_cursor_values_come_back_exactly(value):
 
 
 @contextlib.asynccontextmanager
-async def gateway_and_database(instances: Sequence[dict[str, Any]]) -> AsyncIterator[tuple[Gateway, Database]]:
+async def gateway_and_database(
+    store: Store, instances: Sequence[dict[str, Any]]
+) -> AsyncIterator[tuple[Gateway, Database]]:
     """Like the gateway_with fixture, and also hands out the database to change it directly."""
     opened: list[Database] = []
 
@@ -358,7 +361,7 @@ async def gateway_and_database(instances: Sequence[dict[str, Any]]) -> AsyncIter
         opened.append(database)
         await write_all(database, [normalize_instance(d) for d in instances], [])
 
-    app = create_app(Settings(_env_file=None, jwt_secret=TEST_SECRET), seed=seed)
+    app = create_app(Settings(_env_file=None, jwt_secret=TEST_SECRET, **store.settings()), seed=seed)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
@@ -366,21 +369,23 @@ async def gateway_and_database(instances: Sequence[dict[str, Any]]) -> AsyncIter
 
 
 @pytest.mark.parametrize("direction", ["DESC", "ASC"])
-async def test_instances_inserted_between_pages_cause_no_repeats(direction):
+async def test_instances_inserted_between_pages_cause_no_repeats(store, direction):
     documents = _documents()
     order = [{"field": "DUE_BEFORE", "direction": direction}]
-    async with gateway_and_database(documents) as (gw, database):
+    async with gateway_and_database(store, documents) as (gw, database):
         page = await _page(gw, first=5, orderBy=order)
         seen = [n["id"] for n in page["nodes"]]
         last = page["nodes"][-1]
         # Instances sorting before the page's last document (already read) and after it.
         ascending = direction == "ASC"
+        # Ties go by id in the order's direction.
+        lowest, highest = _guid(0), "ffffffff-ffff-4fff-bfff-ffffffffffff"
         read = [
-            make_instance(guid=_guid(0), dueBefore=last["dueBefore"]),  # tied, lowest id of party 1337
+            make_instance(guid=lowest if ascending else highest, dueBefore=last["dueBefore"]),  # tied, before it
             make_instance(party_id="1", dueBefore=None if ascending else NEVER),  # first of all
         ]
         unread = [
-            make_instance(guid="ffffffff-ffff-4fff-bfff-ffffffffffff", dueBefore=last["dueBefore"]),  # tied, higher id
+            make_instance(guid=highest if ascending else lowest, dueBefore=last["dueBefore"]),  # tied, after it
             make_instance(party_id="9", dueBefore=NEVER if ascending else None),  # last of all
         ]
         await write_all(database, [normalize_instance(d) for d in read + unread], [])

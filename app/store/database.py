@@ -83,17 +83,29 @@ def connect(url: str | None, database_name: str) -> Database:
     )
 
 
+IndexKeys = tuple[tuple[str, int], ...]
+
+# Every read has an equality on one of these: the read restriction names the service owner's
+# org or an app, or an end user's parties and their apps.
+EQUALITY_PREFIXES = ("org", "appId", "instanceOwner.partyId")
+
+# MongoDB's ESR rule: equality fields, then the sort keys, then ranges. With the id breaking
+# ties in the order's direction, one index per prefix and sort field serves that order both
+# ways (walked backwards for ascending), so no page is sorted in memory. A range on the sort
+# field itself (`created: {lte: ...}` ordered by CREATED) uses the same index's bounds.
+PAGE_INDEXES: tuple[IndexKeys, ...] = tuple(
+    ((prefix, ASCENDING), (field, DESCENDING), (TIE_BREAK, DESCENDING))
+    for prefix in EQUALITY_PREFIXES
+    for field in SORT_FIELDS
+)
+
+
 async def ensure_indexes(database: Database) -> None:
     """Indexes for the lookups and orders the API offers; creating them again is a no-op."""
     with driver_errors():
         await database.instances.create_index([("id", ASCENDING)], unique=True)
-        for field in SORT_FIELDS:
-            await database.instances.create_index([(field, DESCENDING), (TIE_BREAK, ASCENDING)])
-        for prefix in ("appId", "org", "instanceOwner.partyId"):
-            await database.instances.create_index(
-                [(prefix, ASCENDING), ("lastChanged", DESCENDING), (TIE_BREAK, ASCENDING)]
-            )
-        await database.instances.create_index([("process.currentTask.elementId", ASCENDING)])
+        for keys in PAGE_INDEXES:
+            await database.instances.create_index(list(keys))
         await database.instance_events.create_index([("instanceId", ASCENDING), ("created", ASCENDING)])
         await database.instance_events.create_index([("id", ASCENDING)], unique=True)
         await database.instances.create_index([("_pendingEvents.id", ASCENDING)], sparse=True)

@@ -2,7 +2,8 @@
 last document, so pages never skip or repeat a document, however many share a timestamp.
 
 MongoDB sorts a null or missing value before every date, so ascending orders put them
-first and descending orders last; the keyset conditions below follow that rule.
+first and descending orders last; the keyset conditions below follow that rule. The id breaks
+ties, in the direction of the last key.
 """
 
 from collections.abc import Sequence
@@ -36,8 +37,16 @@ def normalize_order(order: Sequence[SortKey] | None) -> tuple[SortKey, ...]:
     return tuple(keys)
 
 
+def tie_break_descending(order: Sequence[SortKey]) -> bool:
+    """The id breaks ties in the direction of the last key, so that one index on (field, id)
+    serves a field's order both ways: MongoDB walks an index forwards or backwards, but not
+    one key each way."""
+    return order[-1].descending
+
+
 def sort_specification(order: Sequence[SortKey]) -> list[tuple[str, int]]:
-    return [(k.field, -1 if k.descending else 1) for k in order] + [(TIE_BREAK, 1)]
+    tie_break = -1 if tie_break_descending(order) else 1
+    return [(k.field, -1 if k.descending else 1) for k in order] + [(TIE_BREAK, tie_break)]
 
 
 def _strictly_after(key: SortKey, value: Any) -> Query | None:
@@ -58,7 +67,8 @@ def after_position(order: Sequence[SortKey], values: Sequence[Any], last_id: str
         if after is not None:
             alternatives.append({"$and": [*equal_so_far, after]} if equal_so_far else after)
         equal_so_far.append({key.field: value})
-    alternatives.append({"$and": [*equal_so_far, {TIE_BREAK: {"$gt": last_id}}]})
+    after_id = {TIE_BREAK: {"$lt" if tie_break_descending(order) else "$gt": last_id}}
+    alternatives.append({"$and": [*equal_so_far, after_id]})
     return alternatives[0] if len(alternatives) == 1 else {"$or": alternatives}
 
 
