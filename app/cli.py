@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from app.config import Settings
 from app.importer import Batch, read_instances, read_party_roles
@@ -65,6 +66,9 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     from app.store.database import connect, ensure_indexes
     from app.store.writes import write_all
 
+    if not args.paths and not args.roles:
+        print("error: give instance files (PATH ...), party roles (--roles PATH), or both", file=sys.stderr)
+        return 2
     if settings.embedded:
         print(
             "error: import writes to MongoDB: set GATEWAY_MONGODB_URL "
@@ -72,14 +76,15 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    instances = read_instances(args.paths)
+    instances, roles = read_instances(args.paths), read_party_roles(args.roles)
     _print_errors(instances, "documents")
+    _print_errors(roles, "role grants")
 
     async def write() -> int:
         database = connect(settings.mongodb_url, settings.mongodb_database)
         try:
             await ensure_indexes(database)
-            return await write_all(database, instances.documents, [])
+            return await write_all(database, instances.documents, roles.documents)
         finally:
             await database.close()
 
@@ -88,8 +93,11 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     except ServiceUnavailable as error:
         print(f"error: {error}", file=sys.stderr)
         return 3
-    print(f"imported {written} instances into {settings.mongodb_database}.instances")
-    return 1 if instances.errors else 0
+    if args.paths:
+        print(f"imported {written} instances into {settings.mongodb_database}.instances")
+    if args.roles:
+        print(f"imported {len(roles.documents)} role grants into {settings.mongodb_database}.partyRoles")
+    return 1 if instances.errors or roles.errors else 0
 
 
 def _export_schema(args: argparse.Namespace, settings: Settings) -> int:
@@ -126,20 +134,59 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+INSTANCE_FILES = "a JSON object, a JSON array, NDJSON, or a folder of .json files"
+ROLE_FILES = "{userId, partyId, roles: [...]} documents, or Altinn's roles/user_{id}/party_{id}/roles.json folders"
+
+
+def _command(commands: Any, name: str, summary: str, details: str, examples: str) -> argparse.ArgumentParser:
+    # Raw formatting keeps the examples one command a line; `summary` is the line in the command list.
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=f"{summary[0].upper()}{summary[1:]}.\n\n{details}",
+        epilog=f"examples:\n{examples}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="instance-gateway", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the GraphQL API (GraphiQL at /graphql)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--demo", action="store_true", help="load the built-in demo data set")
+    parser = argparse.ArgumentParser(
+        prog="instance-gateway",
+        description=f"{__doc__} Settings come from GATEWAY_* environment variables or a .env file (see README).",
+    )
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="`instance-gateway COMMAND --help` explains each"
+    )
+
+    serve = _command(
+        commands,
+        "serve",
+        "serve the GraphQL API over HTTP, with GraphiQL at http://HOST:PORT/graphql",
+        "Without GATEWAY_MONGODB_URL it runs on an embedded in-memory store that starts empty\n"
+        "and is lost on exit: fill it with --demo, --load and --load-roles. With\n"
+        "GATEWAY_MONGODB_URL it serves that database; fill it with `instance-gateway import`.",
+        "  instance-gateway serve --demo\n"
+        "  instance-gateway serve --load app/demo/instances.json --load-roles app/demo/party-roles.json\n"
+        "  instance-gateway serve --host 0.0.0.0 --port 8080",
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to listen on (default: %(default)s, this machine only; 0.0.0.0 for every interface)",
+    )
+    serve.add_argument("--port", type=int, default=8000, help="the TCP port to listen on (default: %(default)s)")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="load the built-in demo data set (app/demo: instances and party roles) into the embedded store",
+    )
     serve.add_argument(
         "--load",
         action="append",
         default=[],
         type=Path,
         metavar="PATH",
-        help="load instances (JSON, JSON array, NDJSON, or a folder) into the embedded store",
+        help=f"instances to load into the embedded store: {INSTANCE_FILES}; repeat for more",
     )
     serve.add_argument(
         "--load-roles",
@@ -147,26 +194,70 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         type=Path,
         metavar="PATH",
-        help="load party roles ({userId, partyId, roles}) into the embedded store",
+        help=f"party roles (who may act for which party) to load into the embedded store: {ROLE_FILES}; "
+        "repeat for more",
     )
     serve.set_defaults(run=_serve)
-    importing = commands.add_parser("import", help="upsert instance files into the configured MongoDB")
-    importing.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    importing.set_defaults(run=_import)
-    export = commands.add_parser("export-schema", help="print the GraphQL SDL")
-    export.set_defaults(run=_export_schema)
-    token = commands.add_parser(
-        "token",
-        help="mint a development token signed with GATEWAY_JWT_SECRET (embedded: the development secret)",
-        epilog='In GraphiQL, open Headers and add {"Authorization": "Bearer <token>"}.',
+
+    importing = _command(
+        commands,
+        "import",
+        "upsert instances and party roles from files into the MongoDB at GATEWAY_MONGODB_URL",
+        "Writes to the database GATEWAY_MONGODB_DATABASE (default: instances) and creates the\n"
+        "indexes the gateway needs. Instances are upserted by id, role grants by userId and\n"
+        "partyId, so importing the same files twice leaves one copy of each. Invalid documents\n"
+        "are reported with file and line and not written; the valid ones are.\n\n"
+        "Exit status: 0 all written, 1 some documents invalid, 2 nothing to import or no\n"
+        "GATEWAY_MONGODB_URL, 3 the database is unreachable.",
+        "  export GATEWAY_MONGODB_URL=mongodb://localhost:27017\n"
+        "  instance-gateway import app/demo/instances.json --roles app/demo/party-roles.json\n"
+        "  instance-gateway import --roles app/demo/party-roles.json",
     )
-    token.add_argument("--org", help="a service owner, e.g. ttd")
-    token.add_argument("--org-number", help="the service owner's organisation number, e.g. 991825827")
-    token.add_argument("--user", help="an end user's user id, e.g. 1")
-    token.add_argument("--party", help="the party the end user acts for, e.g. 1337")
-    token.add_argument("--scope", help="space-separated scopes (default: read and write for the caller's kind)")
-    token.add_argument("--authlevel", type=int, default=3, help="authentication level 0-4 (default 3)")
-    token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default 3600)")
+    importing.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help=f"instances to upsert: {INSTANCE_FILES} (optional when --roles is given)",
+    )
+    importing.add_argument(
+        "--roles",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        help=f"party roles (who may act for which party) to upsert: {ROLE_FILES}; repeat for more",
+    )
+    importing.set_defaults(run=_import)
+
+    export = _command(
+        commands,
+        "export-schema",
+        "print the GraphQL schema (SDL) to standard output",
+        "The schema the gateway serves, for clients and code generators. It takes no arguments.",
+        "  instance-gateway export-schema > schema.graphql",
+    )
+    export.set_defaults(run=_export_schema)
+
+    token = _command(
+        commands,
+        "token",
+        "mint a development token signed with GATEWAY_JWT_SECRET (embedded: the development secret)",
+        "Give --org for a service owner or --user and --party for an end user. In GraphiQL,\n"
+        'open Headers and add {"Authorization": "Bearer <token>"}.',
+        "  instance-gateway token --org ttd --org-number 991825827\n"
+        "  instance-gateway token --user 1 --party 1 --authlevel 2",
+    )
+    token.add_argument("--org", help="mint it for a service owner: its short name, e.g. ttd")
+    token.add_argument("--org-number", help="the service owner's organisation number, e.g. 991825827 (optional)")
+    token.add_argument("--user", help="mint it for an end user: the user id, e.g. 1 (needs --party)")
+    token.add_argument("--party", help="the party the end user acts for, usually their own, e.g. 1")
+    token.add_argument(
+        "--scope",
+        help='space-separated scopes, e.g. "altinn:instances.read" (default: read and write for the caller\'s kind)',
+    )
+    token.add_argument("--authlevel", type=int, default=3, help="the authentication level, 0-4 (default: %(default)s)")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default: %(default)s)")
     token.set_defaults(run=_token)
     return parser
 

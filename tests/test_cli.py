@@ -1,5 +1,6 @@
 """The `instance-gateway` command, run as a user runs it."""
 
+import argparse
 import json
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import pytest
 
 from app.authorization.identity import TokenVerifier
 from app.authorization.tokens import DEVELOPMENT_SECRET
-from app.cli import main
+from app.cli import _parser, main
 from tests.factories import make_instance
 
 
@@ -59,16 +60,26 @@ def test_serve_refuses_to_start_on_invalid_documents(tmp_path):
     assert f"{path}:2: instanceOwner.partyId is required" in result.stderr
 
 
-def test_import_into_an_unreachable_database_says_so(tmp_path):
-    path = tmp_path / "one.json"
-    path.write_text(json.dumps(make_instance()))
-    env = {"GATEWAY_MONGODB_URL": "mongodb://127.0.0.1:9", "GATEWAY_JWT_SECRET": "s" * 32}
-    result = _run("import", str(path), env=env)
-    assert result.returncode == 3
-    assert "the database is unreachable" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
 def test_export_schema_prints_the_sdl(capsys):
     assert main(["export-schema"]) == 0
     assert "type Query" in capsys.readouterr().out
+
+
+def _commands() -> argparse._SubParsersAction:
+    (commands,) = (a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return commands
+
+
+def test_every_command_has_a_summary():
+    assert [a.dest for a in _commands()._choices_actions if not a.help] == []
+
+
+@pytest.mark.parametrize("command", [None, *_commands().choices], ids=lambda c: c or "instance-gateway")
+def test_every_command_explains_each_of_its_arguments(command, capsys):
+    parser = _commands().choices[command] if command else _parser()
+    undescribed = [a.dest for a in parser._actions if not isinstance(a, argparse._HelpAction) and not a.help]
+    assert undescribed == []
+    with pytest.raises(SystemExit) as exit:
+        main([command, "--help"] if command else ["--help"])
+    assert exit.value.code == 0
+    assert "usage: instance-gateway" in capsys.readouterr().out
