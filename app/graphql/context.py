@@ -12,6 +12,7 @@ from app.actions import InstanceActions
 from app.authorization.access import OWN_PARTY_ROLE, Access
 from app.authorization.identity import Caller
 from app.authorization.policy_repository import PolicyRepository
+from app.config import Settings
 from app.store.changes import InstanceChanges
 from app.store.instances import InstanceStore
 from app.store.party_roles import PartyRoles
@@ -20,6 +21,7 @@ from app.timestamps import utc_now
 
 @dataclass
 class Context:
+    settings: Settings
     caller: Caller
     store: InstanceStore
     changes: InstanceChanges

@@ -34,6 +34,7 @@ Seeder = Callable[[Database], Awaitable[None]]
 
 @dataclass
 class Services:
+    settings: Settings
     database: Database
     store: InstanceStore
     changes: InstanceChanges
@@ -44,6 +45,7 @@ class Services:
     def context_for(self, request: Request) -> Context:
         """The context of one request: UNAUTHENTICATED without a valid token."""
         return Context(
+            settings=self.settings,
             caller=authenticate(request, self.verifier),
             store=self.store,
             changes=self.changes,
@@ -86,6 +88,7 @@ async def open_services(
     if seed is not None:
         await seed(database)
     return Services(
+        settings=settings,
         database=database,
         store=InstanceStore(database, CursorCodec(_cursor_secret(settings))),
         changes=changes,
@@ -122,5 +125,6 @@ def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
         ],
         lifespan=lifespan,
     )
+    app.state.settings = settings
     app.state.graphiql_headers = development_headers(settings)
     return app
