@@ -4,6 +4,7 @@ in process, and in headless Chromium against the real `instance-gateway serve --
 import base64
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import queue
@@ -16,16 +17,22 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 
+from app.authorization import tokens
+from app.authorization.tokens import DEVELOPMENT_SECRET
 from app.config import Settings
 from app.http.app import create_app
+from app.http.authentication import DEVELOPMENT_TOKEN_SECONDS
 from app.http.graphiql import STATIC_DIR, render_graphiql
+from tests.conftest import org_token
 
 SCREENSHOT = Path("/tmp/graphiql.png")
 
@@ -98,13 +105,88 @@ async def test_embedded_development_mode_prefills_a_token():
     assert re.search(r'\\"Authorization\\": \\"Bearer ey[\w.-]+\\"', page.text), page.text
 
 
-def test_headers_and_query_are_escaped_for_an_inline_script():
-    html = render_graphiql({"X-Evil": "</script><script>alert(1)</script>&\u2028"}, query="# </script>\n{ a }")
-    script = html.split("<script>", 1)[1].rsplit("</script>", 1)[0]
-    assert "</script" not in script
-    assert "<" not in script.split("const config = ", 1)[1].split(";\n", 1)[0]
-    config = json.loads(script.split("const config = ", 1)[1].split(";\n", 1)[0])
-    assert json.loads(config["headers"]) == {"X-Evil": "</script><script>alert(1)</script>&\u2028"}
+def _development_token(page: str) -> dict[str, Any]:
+    token = re.search(r"Bearer (ey[\w.-]+)", page)
+    assert token, page
+    # Signed with the development secret; its times are checked by the test.
+    return jwt.decode(
+        token[1], DEVELOPMENT_SECRET, algorithms=["HS256"], options={"verify_exp": False, "verify_iat": False}
+    )
+
+
+async def test_the_development_token_is_minted_when_the_page_is_served(monkeypatch):
+    started = datetime.now(UTC)
+    async with _client(Settings(_env_file=None)) as client:
+        first = _development_token((await client.get("/graphql", headers={"accept": "text/html"})).text)
+
+        class ThirteenHoursLater(datetime):
+            @classmethod
+            def now(cls, tz: Any = None) -> datetime:
+                return started + timedelta(hours=13)
+
+        monkeypatch.setattr(tokens, "datetime", ThirteenHoursLater)
+        later = _development_token((await client.get("/graphql", headers={"accept": "text/html"})).text)
+    # A token minted at the start would have expired 13 hours on; the page served then carries a
+    # new one, valid for 12 hours from then.
+    assert abs(first["iat"] - started.timestamp()) < 60
+    assert first["exp"] - first["iat"] == DEVELOPMENT_TOKEN_SECONDS
+    assert later["iat"] == int((started + timedelta(hours=13)).timestamp())
+    assert later["exp"] - later["iat"] == DEVELOPMENT_TOKEN_SECONDS
+
+
+def _page_parts(html: str) -> tuple[dict[str, Any], list[str], list[str]]:
+    """The page's JSON config, its inline scripts and its inline styles."""
+    config = re.search(r'<script id="graphiql-config" type="application/json">(.*?)</script>', html, re.S)
+    assert config, html
+    scripts = re.findall(r"<script>(.*?)</script>", html, re.S)
+    styles = re.findall(r"<style>(.*?)</style>", html, re.S)
+    return json.loads(config[1]), scripts, styles
+
+
+def _csp_hash(source: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
+
+
+async def test_the_page_is_served_with_security_headers(gateway_with):
+    async with gateway_with() as gw:
+        page = await gw.http.get("/graphql", headers={"accept": "text/html"})
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    policy = dict(directive.strip().split(" ", 1) for directive in page.headers["content-security-policy"].split(";"))
+    assert policy["default-src"] == "'none'"
+    assert policy["frame-ancestors"] == "'none'"
+    assert policy["connect-src"] == "'self'"
+    assert "unsafe" not in page.headers["content-security-policy"]  # no 'unsafe-inline' nor 'unsafe-eval'
+    # The inline script and style are allowed by their hashes, and nothing else inline is.
+    _, [script], [style] = _page_parts(page.text)
+    assert policy["script-src"] == f"'self' {_csp_hash(script)}"
+    assert policy["style-src"] == f"'self' {_csp_hash(style)}"
+
+
+async def test_graphiql_switched_off_serves_no_page(gateway_with):
+    async with gateway_with(graphiql=False) as gw:
+        anonymous = await gw.http.get("/graphql", headers={"accept": "text/html"})
+        with_token = await gw.http.get(
+            "/graphql", headers={"accept": "text/html", "authorization": f"Bearer {org_token()}"}
+        )
+        asset = await gw.http.get("/graphql/static/graphiql.min.js")
+    # A plain GraphQL GET: a token is needed, and then a query.
+    assert anonymous.status_code == 401
+    assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert with_token.status_code == 400
+    assert with_token.headers["content-type"] == "application/json"
+    assert with_token.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert asset.status_code == 404
+
+
+def test_headers_and_query_are_escaped_for_the_config_script():
+    evil = {"X-Evil": "</script><script>alert(1)</script>&\u2028"}
+    html = render_graphiql(evil, query="# </script>\n{ a }")
+    block = html.split('<script id="graphiql-config" type="application/json">', 1)[1].split("</script>", 1)[0]
+    assert "<" not in block
+    assert "\u2028" not in block
+    config, _, _ = _page_parts(html)
+    assert json.loads(config["headers"]) == evil
     assert config["query"] == "# </script>\n{ a }"
     assert config["endpoint"] == "/graphql"
 
@@ -210,6 +292,14 @@ class DevTools:
             self._in.close()
 
 
+RECORD_CSP_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(`${event.effectiveDirective} blocked ${event.blockedURI || "inline"}`);
+});
+"""
+
+
 class Page:
     def __init__(self, browser: DevTools) -> None:
         self.browser = browser
@@ -217,6 +307,8 @@ class Page:
         self.session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Page", "Runtime", "Network"):
             self.send(f"{domain}.enable")
+        # Whatever the page's Content-Security-Policy blocks, recorded from the first script on.
+        self.send("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_CSP_VIOLATIONS})
 
     def send(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return self.browser.send(method, params, session=self.session)
@@ -344,6 +436,9 @@ def test_graphiql_renders_offline_and_runs_the_default_query(page, demo_server):
     assert connection["totalCount"] > 0
     assert 0 < len(connection["nodes"]) <= 5
     assert all(node["id"] and node["appId"] for node in connection["nodes"])
+
+    # GraphiQL works under the page's Content-Security-Policy, which blocks nothing it needs.
+    assert page.evaluate("window.cspViolations") == []
 
     outside = [url for url in page.requested_urls() if not url.startswith((demo_server, "data:", "about:"))]
     assert outside == [], "GraphiQL must load nothing from outside the gateway"

@@ -46,7 +46,8 @@ DEVELOPMENT_TOKEN_SECONDS = 12 * 3600
 
 def development_headers(settings: Settings) -> dict[str, str] | None:
     """On the embedded store with the development secret, GraphiQL starts with a token for
-    the demo app owner ttd, so the demo works at once; never anywhere else."""
+    the demo app owner ttd, so the demo works at once; never anywhere else. Each call mints a
+    fresh token: the page asks for one each time it is served."""
     if not settings.embedded or settings.jwt_secret or settings.jwt_public_key_file:
         return None
     token = mint_token(

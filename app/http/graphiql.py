@@ -1,6 +1,8 @@
 """GraphiQL served by the gateway itself: the page and its vendored assets (see
 static/graphiql/README.md), so it works offline and behind firewalls that block CDNs."""
 
+import base64
+import hashlib
 import html
 import json
 from pathlib import Path
@@ -62,11 +64,36 @@ query LatestInstances {
 
 
 def script_json(value: Any) -> str:
-    """`value` as a JavaScript literal that is safe inside an inline <script>: no '<', '>'
-    or '&' (so no `</script>` or `<!--`), and no raw U+2028/U+2029 (ensure_ascii)."""
+    """`value` as JSON that is safe inside a <script> element: no '<', '>' or '&' (so no
+    `</script>` or `<!--`), and no raw U+2028/U+2029 (ensure_ascii)."""
     text = json.dumps(value, ensure_ascii=True)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
+
+# The page's own style and script are constant, so that the Content-Security-Policy can allow
+# exactly them by hash; what varies (endpoint, query, headers) is a JSON data block, which the
+# browser never runs.
+_STYLE = """
+      body { margin: 0; height: 100vh; overflow: hidden; }
+      #graphiql { height: 100vh; }
+    """
+
+_SCRIPT = """
+      const config = JSON.parse(document.getElementById("graphiql-config").textContent);
+      const fetcher = GraphiQL.createFetcher({ url: new URL(config.endpoint, window.location.href).href });
+      const props = {
+        fetcher: fetcher,
+        defaultQuery: config.query,
+        isHeadersEditorEnabled: true,
+        shouldPersistHeaders: false,
+      };
+      if (config.headers !== null) {
+        props.defaultHeaders = config.headers;
+        props.headers = config.headers;
+        props.defaultEditorToolsVisibility = "headers";
+      }
+      ReactDOM.createRoot(document.getElementById("graphiql")).render(React.createElement(GraphiQL, props));
+    """
 
 _PAGE = """\
 <!doctype html>
@@ -75,34 +102,45 @@ _PAGE = """\
     <meta charset="utf-8" />
     <title>instance-gateway GraphiQL</title>
     <link rel="icon" href="data:," />
-    <style>
-      body {{ margin: 0; height: 100vh; overflow: hidden; }}
-      #graphiql {{ height: 100vh; }}
-    </style>
+    <style>{style}</style>
 {stylesheets}
   </head>
   <body>
     <div id="graphiql">Loading GraphiQL\u2026</div>
+    <script id="graphiql-config" type="application/json">{config}</script>
 {scripts}
-    <script>
-      const config = {config};
-      const fetcher = GraphiQL.createFetcher({{ url: new URL(config.endpoint, window.location.href).href }});
-      const props = {{
-        fetcher: fetcher,
-        defaultQuery: config.query,
-        isHeadersEditorEnabled: true,
-        shouldPersistHeaders: false,
-      }};
-      if (config.headers !== null) {{
-        props.defaultHeaders = config.headers;
-        props.headers = config.headers;
-        props.defaultEditorToolsVisibility = "headers";
-      }}
-      ReactDOM.createRoot(document.getElementById("graphiql")).render(React.createElement(GraphiQL, props));
-    </script>
+    <script>{script}</script>
   </body>
 </html>
 """
+
+
+def _hash_source(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+# The page loads its own assets and nothing else, talks to its own origin only, and may not be
+# framed (no clickjacking of a page that can carry a token).
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        f"script-src 'self' {_hash_source(_SCRIPT)}",
+        f"style-src 'self' {_hash_source(_STYLE)}",
+        "img-src 'self' data:",
+        "font-src 'self' data:",  # GraphiQL's stylesheet embeds its fonts
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    )
+)
+
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",  # it may carry a development token
+}
 
 
 def render_graphiql(
@@ -122,12 +160,14 @@ def render_graphiql(
     base = html.escape(static_path)
     stylesheets = "\n".join(f'    <link rel="stylesheet" href="{base}/{name}" />' for name in STYLESHEETS)
     scripts = "\n".join(f'    <script src="{base}/{name}"></script>' for name in SCRIPTS)
-    return _PAGE.format(stylesheets=stylesheets, scripts=scripts, config=script_json(config))
+    return _PAGE.format(
+        style=_STYLE, stylesheets=stylesheets, config=script_json(config), scripts=scripts, script=_SCRIPT
+    )
 
 
 def graphiql_response(headers: dict[str, str] | None = None) -> HTMLResponse:
-    """The page as a response; never cached, as it may carry a development token."""
-    return HTMLResponse(render_graphiql(headers), headers={"Cache-Control": "no-store"})
+    """The page as a response, with PAGE_HEADERS."""
+    return HTMLResponse(render_graphiql(headers), headers=PAGE_HEADERS)
 
 
 def graphiql_static() -> Mount:

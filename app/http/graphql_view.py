@@ -1,52 +1,111 @@
-"""The GraphQL endpoint: Strawberry's ASGI view, with errors in GraphQL's shape at the
-HTTP edge too (a body that is not JSON gets a 400 with a GraphQL error, not plain text)."""
+"""The GraphQL endpoint: Strawberry's ASGI view, with errors in GraphQL's shape at the HTTP
+edge too (a body that is not a JSON object, too large, or a method other than GET and POST gets
+a GraphQL error with a code, never plain text), in either media type of GraphQL over HTTP."""
 
 from typing import Any
 
 from cross_web import HTTPException
-from starlette.requests import Request
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.base import BaseSchema
+from strawberry.schema.exceptions import InvalidOperationTypeError
 
+from app.config import Settings
 from app.errors import GatewayError
 from app.graphql.context import Context
+from app.http.authentication import development_headers
 from app.http.graphiql import graphiql_response
+from app.http.limits import BodyTooLarge, receive_within
+from app.http.media_types import GRAPHQL_RESPONSE_JSON, JSON, response_media_type
+from app.http.request_json import InvalidJSON, decode_object
+
+METHODS = ("GET", "POST")
+ALLOW = {"Allow": ", ".join(METHODS)}
 
 
-def error_response(status_code: int, message: str, code: str) -> JSONResponse:
-    return JSONResponse(
-        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
-        status_code=status_code,
-    )
+def error_response(
+    status_code: int, message: str, code: str, *, media_type: str = JSON, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A request that was never executed: as application/graphql-response+json without a `data`
+    entry, as application/json with `"data": null`, as it always was."""
+    errors = [{"message": message, "extensions": {"code": code}}]
+    body = {"errors": errors} if media_type == GRAPHQL_RESPONSE_JSON else {"data": None, "errors": errors}
+    return JSONResponse(body, status_code=status_code, headers=headers, media_type=media_type)
 
 
-_HTTP_ERROR_CODES = {
-    400: "BAD_USER_INPUT",
-    404: "NOT_FOUND",
-    405: "BAD_USER_INPUT",
-    415: "BAD_USER_INPUT",
-}
+def _never_executed(response: GraphQLHTTPResponse) -> bool:
+    # No data and no error with a path: the document did not parse or validate, or the
+    # variables did not coerce. Errors during execution carry the path of their field.
+    errors = response.get("errors") or []
+    return response.get("data") is None and bool(errors) and all("path" not in error for error in errors)
 
 
 class GraphQLView(GraphQL[Context, None]):
+    def __init__(self, schema: BaseSchema, settings: Settings) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
+        self.settings = settings
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        response: Response
         try:
-            response = await self.run(Request(scope, receive))
-        except HTTPException as error:
-            code = _HTTP_ERROR_CODES.get(error.status_code, "BAD_USER_INPUT")
-            response = error_response(error.status_code, error.reason, code)
-        except GatewayError as error:
-            response = error_response(401 if error.code == "UNAUTHENTICATED" else 400, error.message, error.code)
+            response = await self._respond(scope, receive)
+        except ClientDisconnect:
+            return  # the client has gone (or was timed out while sending): nobody to answer
         await response(scope, receive, send)
 
+    async def _respond(self, scope: Scope, receive: Receive) -> Response:
+        media_type = response_media_type(Headers(scope=scope).get("accept"))
+        if scope["method"] not in METHODS:
+            message = f"{scope['method']} is not allowed: GraphQL is served over GET and POST"
+            return error_response(405, message, "BAD_USER_INPUT", media_type=media_type, headers=ALLOW)
+        try:
+            return await self.run(Request(scope, receive_within(self.settings.max_body_bytes, scope, receive)))
+        except BodyTooLarge as error:
+            return error_response(413, str(error), "BAD_USER_INPUT", media_type=media_type)
+        except HTTPException as error:
+            if isinstance(error.__cause__, InvalidOperationTypeError):
+                # GraphQL over HTTP: a mutation over GET is 405, as it is allowed over POST only.
+                return error_response(405, error.reason, "BAD_USER_INPUT", media_type=media_type, headers=ALLOW)
+            return error_response(error.status_code, error.reason, "BAD_USER_INPUT", media_type=media_type)
+        except GatewayError as error:
+            status_code = 401 if error.code == "UNAUTHENTICATED" else 400
+            return error_response(status_code, error.message, error.code, media_type=media_type)
+
+    def parse_json(self, data: str | bytes) -> dict[str, Any]:
+        try:
+            return decode_object(data)
+        except InvalidJSON as error:
+            raise HTTPException(400, str(error)) from None
+
+    async def get_sub_response(self, request: Request) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = response_media_type(request.headers.get("accept"))
+        return sub_response
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        media_type = sub_response.media_type or JSON
+        if media_type == GRAPHQL_RESPONSE_JSON and isinstance(response_data, dict) and _never_executed(response_data):
+            response_data = {key: value for key, value in response_data.items() if key != "data"}
+            sub_response.status_code = 400
+        response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = media_type
+        return response
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # With GraphiQL switched off, a GET asking for HTML is a GraphQL request like any other.
+        return self.graphql_ide is not None and super().should_render_graphql_ide(request)
+
     async def render_graphql_ide(self, request: Request) -> Response:
-        # Served from the gateway itself (no CDN); prefilled with the app's development headers, if any.
-        return graphiql_response(getattr(request.app.state, "graphiql_headers", None))
+        # Minted for each page, so that a page opened days after the start still has a valid token.
+        return graphiql_response(development_headers(self.settings))
 
     async def get_context(self, request: Any, response: Any) -> Context | None:
         if self.should_render_graphql_ide(self.request_adapter_class(request)):

@@ -1,0 +1,94 @@
+"""The HTTP protocol uvicorn serves the app with: h11, hardened against slow and smuggling clients.
+
+h11 rather than httptools, as h11 caps a request head at 16 KiB where httptools buffers heads of
+any size. Neither times out a request that arrives slowly (uvicorn's keep-alive timeout runs only
+between requests), and h11 serves a request with both Content-Length and Transfer-Encoding by the
+latter, so that a second request hidden in its body reaches the app. GuardedH11Protocol closes
+connections whose request head or body does not arrive in time, and refuses such requests with a
+400 and a closed connection (RFC 9112, section 6.3)."""
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from app.config import Settings
+
+log = logging.getLogger("instance_gateway")
+
+# A longer request line and headers are refused with 400 (h11's default, as uvicorn uses it).
+MAX_HEAD_BYTES = 16 * 1024
+
+
+class _FramingCheckedConnection(h11.Connection):
+    def next_event(self) -> Any:
+        event = super().next_event()
+        if isinstance(event, h11.Request):
+            names = {name.lower() for name, _ in event.headers}
+            if b"content-length" in names and b"transfer-encoding" in names:
+                # uvicorn answers a RemoteProtocolError with 400 and closes the connection.
+                raise h11.RemoteProtocolError("both Content-Length and Transfer-Encoding")
+        return event
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for each request's head (from its first byte, or
+    from the connection's start) and one for its body (from the end of the head)."""
+
+    def __init__(self, *args: Any, head_timeout: float, body_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.conn = _FramingCheckedConnection(h11.SERVER, MAX_HEAD_BYTES)
+        self.timeouts = {"head": head_timeout, "body": body_timeout}
+        self.awaiting: str | None = None  # the part of a request the deadline is for
+        self.deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        super().connection_made(transport)
+        self._watch(head_begun=True)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._watch(head_begun=True)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # Between requests the connection idles under uvicorn's keep-alive timeout; the next
+        # head's deadline starts with its first byte.
+        self._watch(head_begun=False)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._set_deadline(None)
+        super().connection_lost(exc)
+
+    def _watch(self, *, head_begun: bool) -> None:
+        state = self.conn.their_state
+        if state is h11.SEND_BODY:
+            self._set_deadline("body")
+        elif state is h11.IDLE and (head_begun or self.awaiting == "head"):
+            self._set_deadline("head")
+        else:
+            self._set_deadline(None)
+
+    def _set_deadline(self, part: str | None) -> None:
+        if part == self.awaiting:
+            return  # a deadline runs from the start of its part, however the bytes trickle in
+        if self.deadline is not None:
+            self.deadline.cancel()
+        self.awaiting = part
+        self.deadline = None if part is None else self.loop.call_later(self.timeouts[part], self._time_out)
+
+    def _time_out(self) -> None:
+        log.info("closing a connection: the request %s did not arrive in time", self.awaiting)
+        self.awaiting, self.deadline = None, None
+        self.transport.close()
+
+
+def http_protocol(settings: Settings) -> Callable[..., asyncio.Protocol]:
+    """uvicorn's `http` option: GuardedH11Protocol with the settings' timeouts."""
+    return functools.partial(
+        GuardedH11Protocol, head_timeout=settings.request_head_timeout_s, body_timeout=settings.request_body_timeout_s
+    )
