@@ -1,20 +1,25 @@
-"""Every error leaves with an `extensions.code`; unexpected ones are logged and masked."""
+"""Every error leaves with an `extensions.code`; unexpected ones are logged and masked, with
+the request id in both, so that a caller's report leads to the log line. The operation and the
+codes go to the request's record for its log line and the metrics."""
 
 import logging
 from collections.abc import Iterator
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from app.errors import GatewayError
+from app.request_record import RequestRecord
 
 log = logging.getLogger("instance_gateway")
 
 INTERNAL_MESSAGE = "Internal server error; it has been logged."
 
 
-def _with_code(error: GraphQLError) -> GraphQLError:
+def _with_code(error: GraphQLError, request_id: str) -> GraphQLError:
     original = error.original_error
+    extensions: dict[str, object] = {}
     if isinstance(original, GatewayError):
         code, message = original.code, original.message
     elif original is None or error.path is None:
@@ -22,21 +27,33 @@ def _with_code(error: GraphQLError) -> GraphQLError:
         # caller's input.
         code, message = "BAD_USER_INPUT", error.message
     else:
-        log.error("unexpected error at %s", error.path, exc_info=original)
+        log.error("unexpected error at %s", error.path, exc_info=original, extra={"request_id": request_id})
         code, message = "INTERNAL_SERVER_ERROR", INTERNAL_MESSAGE
+        extensions["requestId"] = request_id
     return GraphQLError(
         message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
-        extensions={**(error.extensions or {}), "code": code},
+        extensions={**(error.extensions or {}), "code": code, **extensions},
     )
+
+
+def _operation_type(execution_context: ExecutionContext) -> str:
+    try:
+        return execution_context.operation_type.value
+    except RuntimeError:  # the document did not parse, or names no such operation
+        return "none"
 
 
 class ErrorCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
+        record: RequestRecord = self.execution_context.context.record
+        record.operation_type = _operation_type(self.execution_context)
+        record.operation_name = self.execution_context.operation_name
         result = self.execution_context.result
         if result is not None and result.errors:
-            result.errors = [_with_code(e) for e in result.errors]
+            result.errors = [_with_code(e, record.request_id) for e in result.errors]
+            record.error_codes = [str((e.extensions or {})["code"]) for e in result.errors]

@@ -6,17 +6,41 @@ are kept here.
 """
 
 import contextlib
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+import pymongo
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne, ReturnDocument
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
 
 from app.errors import ServiceUnavailable
 from app.store.ordering import SORT_FIELDS, TIE_BREAK
 
+# Batch work (`import`) has no time limit per operation, but gives up finding a server after this.
 SERVER_SELECTION_TIMEOUT_MS = 5000
+
+# What the database needs before serving may take far longer than a request may wait (building
+# indexes on a large collection). Finding a server waits as long, so ping it first.
+PREPARATION_TIMEOUT_S = 600
+
+
+@dataclass
+class DatabaseCalls:
+    """The database calls made for one request: each one's duration goes to `observe`. Once a
+    call finds the database unavailable the request's later calls fail at once, so that a
+    request of many calls (a bulk delete goes on past failures) answers within one timeout
+    instead of one per call."""
+
+    observe: Callable[[float], None]
+    seconds: float = 0.0
+    unavailable: str | None = None
+
+
+# Set for each request by the HTTP edge; calls outside requests (start, readiness) are not counted.
+current_calls: ContextVar[DatabaseCalls | None] = ContextVar("current_calls", default=None)
 
 
 @dataclass
@@ -60,15 +84,26 @@ class Database:
             before = await collection.find_one_and_update(query, update, projection={"_id": 1})
             return None if before is None else await collection.find_one({"_id": before["_id"]}, projection)
 
+    async def ping(self, timeout_ms: int) -> None:
+        """Raises ServiceUnavailable unless the database answers within `timeout_ms`."""
+        if self.embedded:
+            return
+        with driver_errors(), pymongo.timeout(timeout_ms / 1000):
+            await self.client.admin.command("ping")
+
     async def close(self) -> None:
         if not self.embedded:
             await self.client.close()
 
 
-def connect(url: str | None, database_name: str) -> Database:
-    """Open the configured MongoDB, or a fresh in-memory store when no URL is given."""
+def connect(url: str | None, database_name: str, *, timeout_ms: int | None = None) -> Database:
+    """Open the configured MongoDB, or a fresh in-memory store when no URL is given.
+    `timeout_ms` bounds every operation, finding a server included; None is for batch work."""
     if url:
-        client: Any = AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS)
+        limits = {"timeoutMS": timeout_ms} if timeout_ms else {}
+        client: Any = AsyncMongoClient(
+            url, tz_aware=True, serverSelectionTimeoutMS=timeout_ms or SERVER_SELECTION_TIMEOUT_MS, **limits
+        )
     else:
         from mongomock_motor import AsyncMongoMockClient
 
@@ -112,14 +147,44 @@ async def ensure_indexes(database: Database) -> None:
         await database.party_roles.create_index([("userId", ASCENDING), ("partyId", ASCENDING)], unique=True)
 
 
+def preparation_timeout() -> contextlib.AbstractContextManager[None]:
+    """The time limit of each operation in the block: PREPARATION_TIMEOUT_S, not the request timeout."""
+    return pymongo.timeout(PREPARATION_TIMEOUT_S)
+
+
 @contextlib.contextmanager
 def driver_errors() -> Iterator[None]:
-    """Turn an unreachable database into SERVICE_UNAVAILABLE; other driver errors stay
-    internal and are masked at the edge."""
+    """The boundary of every database call. An unreachable database, or one that does not
+    answer in time, is SERVICE_UNAVAILABLE; other driver errors stay internal and are masked
+    at the edge. Within a request, the call is timed (see DatabaseCalls)."""
+    calls = current_calls.get()
+    if calls is not None and calls.unavailable is not None:
+        raise ServiceUnavailable(calls.unavailable)
+    started = time.perf_counter()
     try:
         yield
-    except ConnectionFailure as error:
-        raise ServiceUnavailable("the database is unreachable; try again shortly") from error
+    except PyMongoError as error:
+        message = _unavailable_message(error)
+        if message is None:
+            raise
+        if calls is not None:
+            calls.unavailable = message
+        raise ServiceUnavailable(message) from error
+    finally:
+        if calls is not None:
+            elapsed = time.perf_counter() - started
+            calls.seconds += elapsed
+            calls.observe(elapsed)
+
+
+def _unavailable_message(error: PyMongoError) -> str | None:
+    # `timeout` covers the driver's own deadline (NetworkTimeout, ServerSelectionTimeoutError)
+    # and the server's (ExecutionTimeout: maxTimeMS, which the driver sets from timeoutMS).
+    if isinstance(error, ServerSelectionTimeoutError) or (isinstance(error, ConnectionFailure) and not error.timeout):
+        return "the database is unreachable; try again shortly"
+    if error.timeout:
+        return "the database did not answer in time; try again shortly"
+    return None
 
 
 async def to_list(cursor: Any) -> list[dict[str, Any]]:
