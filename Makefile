@@ -1,26 +1,51 @@
 # The two commands of the quick start: `make serve` and `make test`.
+# `make serve PORT=8080 HOST=0.0.0.0` serves elsewhere than http://127.0.0.1:8000.
 VENV ?= .venv
 PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-$(VENV)/.installed: pyproject.toml
+# Serving installs the package alone; the tests add their tools. Each stamp is renewed when
+# pyproject.toml changes.
+SERVE_INSTALLED := $(VENV)/.installed-serve
+TEST_INSTALLED := $(VENV)/.installed-test
+
+$(VENV)/bin/pip:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[test]'
+
+$(SERVE_INSTALLED): pyproject.toml | $(VENV)/bin/pip
+	$(VENV)/bin/pip install --quiet -e .
 	touch $@
 
+# What the tests install includes what serving needs, so it renews both stamps.
+$(TEST_INSTALLED): pyproject.toml | $(VENV)/bin/pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@ $(SERVE_INSTALLED)
+
+# graphql-http for the GraphQL-over-HTTP audit test, where Node is installed; without it that
+# one test is skipped, saying why.
+AUDIT_INSTALLED := tests/http_audit/node_modules/.package-lock.json
+
+$(AUDIT_INSTALLED): tests/http_audit/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix tests/http_audit --no-audit --no-fund --loglevel=error \
+			|| echo "make: graphql-http could not be installed; the audit test will be skipped"; \
+	else echo "make: no npm; the GraphQL-over-HTTP audit test will be skipped"; fi
+
 .PHONY: install serve test schema bench
-install: $(VENV)/.installed
+install: $(SERVE_INSTALLED)
 
-serve: $(VENV)/.installed
-	$(VENV)/bin/instance-gateway serve --demo
+serve: $(SERVE_INSTALLED)
+	$(VENV)/bin/instance-gateway serve --demo --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed
+test: $(TEST_INSTALLED) $(AUDIT_INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
 
-schema: $(VENV)/.installed
+schema: $(SERVE_INSTALLED)
 	$(VENV)/bin/instance-gateway export-schema > schema.graphql
 
-bench: $(VENV)/.installed
+bench: $(TEST_INSTALLED)
 	$(VENV)/bin/python benchmarks/bench_instances.py

@@ -11,7 +11,7 @@ from typing import Any
 from app.authorization.access import Access
 from app.authorization.policy import PolicyError
 from app.errors import BadUserInput, Forbidden, GatewayError, NotFound
-from app.store.changes import Actor, InstanceChanges
+from app.store.changes import Actor, Change, InstanceChanges
 from app.store.instances import InstanceStore
 from app.timestamps import parse_timestamp
 
@@ -24,7 +24,8 @@ class BulkDeletion:
     matched: int
     dry_run: bool
     instance_ids: list[str]
-    deleted: int = 0
+    deleted: int = 0  # changed by this call
+    unchanged_ids: list[str] = field(default_factory=list)  # already as asked: nothing to do
     failed: list[tuple[str, GatewayError]] = field(default_factory=list)
 
 
@@ -45,20 +46,19 @@ class InstanceActions:
         if substatus is not None and not str(substatus.get("label") or "").strip():
             raise BadUserInput("a substatus needs a non-empty label (or pass substatus: null to clear it)")
         stored = None if substatus is None else {k: v for k, v in substatus.items() if v is not None}
-        changed = await self._changes.set_substatus(instance["id"], stored, self._actor, self._now)
-        if changed is None:
-            raise NotFound(f"instance {instance_id} no longer exists")
-        return changed
+        change = await self._changes.set_substatus(instance["id"], stored, self._actor, self._now)
+        return _existing(change, instance_id).document
 
     async def delete(self, instance_id: str, *, hard: bool) -> Document:
-        return await self._delete(await self._target(instance_id), hard=hard)
+        return (await self._delete(await self._target(instance_id), hard=hard)).document
 
     async def restore(self, instance_id: str) -> Document:
         instance = await self._target(instance_id)
         self._access.check("delete", instance)
         if (instance.get("status") or {}).get("isHardDeleted") is True:
             raise NotFound("Instance was permanently deleted and cannot be restored.")
-        return await self._changes.restore(instance["id"], self._actor, self._now) or await self._reread(instance)
+        change = await self._changes.restore(instance["id"], self._actor, self._now)
+        return _existing(change, instance_id).document
 
     async def confirm_complete(self, instance_id: str) -> Document:
         instance = await self._target(instance_id)
@@ -66,21 +66,21 @@ class InstanceActions:
             raise Forbidden("only a service owner confirms an instance complete")
         self._access.check("complete", instance)
         org = self._access.caller.org or ""
-        return await self._changes.confirm_complete(instance["id"], org, self._actor, self._now) or await self._reread(
-            instance
-        )
+        change = await self._changes.confirm_complete(instance["id"], org, self._actor, self._now)
+        return _existing(change, instance_id).document
 
     async def set_read_status(self, instance_id: str, read_status: str) -> Document:
         instance = await self._target(instance_id)
         self._access.check("read", instance)
-        changed = await self._changes.set_read_status(instance["id"], read_status, self._actor, self._now)
-        return changed or await self._reread(instance)
+        change = await self._changes.set_read_status(instance["id"], read_status, self._actor, self._now)
+        return _existing(change, instance_id).document
 
     async def delete_many(
         self, instance_filter: Mapping[str, Any], *, hard: bool, dry_run: bool, limit: int
     ) -> BulkDeletion:
         """Delete what the filter matches (what the caller can see), one instance at a time;
-        each failure is listed, none stops the others, and no instance is half-changed."""
+        each failure is listed, none stops the others, and no instance is half-changed. Only
+        the instances this call changed count as deleted; those already deleted are unchanged."""
         self._access.require_scope(self._access.write_scope)
         if not 1 <= limit <= MAX_BULK_DELETE:
             raise BadUserInput(f"`limit` must be between 1 and {MAX_BULK_DELETE}, got {limit}")
@@ -94,17 +94,21 @@ class InstanceActions:
             return result
         for instance in page.documents:
             try:
-                await self._delete(instance, hard=hard)
-                result.deleted += 1
+                change = await self._delete(instance, hard=hard)
             except GatewayError as error:
                 result.failed.append((instance["id"], error))
+                continue
+            if change.changed:
+                result.deleted += 1
+            else:
+                result.unchanged_ids.append(instance["id"])
         return result
 
-    async def _delete(self, instance: Document, *, hard: bool) -> Document:
+    async def _delete(self, instance: Document, *, hard: bool) -> Change:
         self._access.check("delete", instance)
         self._check_deletion_allowed_yet(instance)
         delete = self._changes.hard_delete if hard else self._changes.soft_delete
-        return await delete(instance["id"], self._actor, self._now) or await self._reread(instance)
+        return _existing(await delete(instance["id"], self._actor, self._now), instance["id"])
 
     def _check_deletion_allowed_yet(self, instance: Document) -> None:
         app_id = str(instance.get("appId"))
@@ -125,6 +129,9 @@ class InstanceActions:
             raise NotFound(f"no instance {instance_id} (or the caller may not see it)")
         return instance
 
-    async def _reread(self, instance: Document) -> Document:
-        # Nothing changed (a repeat): answer with the instance as it is now.
-        return await self._store.get(instance["id"], restriction=None, fields=None) or instance
+
+def _existing(change: Change | None, instance_id: str) -> Change:
+    """A change of an instance that still exists; NOT_FOUND when it went away meanwhile."""
+    if change is None:
+        raise NotFound(f"instance {instance_id} no longer exists")
+    return change

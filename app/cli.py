@@ -1,8 +1,9 @@
-"""The `instance-gateway` command: serve, import, export-schema, token."""
+"""The `instance-gateway` command: serve, import, purge, export-schema, token."""
 
 import argparse
 import asyncio
 import logging
+import logging.config
 import sys
 from collections.abc import Sequence
 from importlib.resources import files
@@ -30,8 +31,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.authorization.policy import PolicyError
     from app.http.app import create_app
     from app.http.authentication import ConfigurationError
+    from app.http.server import http_protocol
+    from app.logs import LOG_CONFIG
     from app.store.writes import write_all
 
+    logging.config.dictConfig(LOG_CONFIG)  # before create_app, so that its warnings are JSON too
     if not settings.embedded and (args.load or args.load_roles or args.demo):
         print(
             "error: --load, --load-roles and --demo fill the embedded store only; "
@@ -57,7 +61,17 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             f"{len(instances.documents)} instances, {len(roles.documents)} role grants loaded"
         )
     print(f"instance-gateway: GraphiQL at http://{args.host}:{args.port}/graphql")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    # JSON logs; each request's line comes from the gateway, so uvicorn's access log is off.
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        log_config=LOG_CONFIG,
+        access_log=False,
+        timeout_graceful_shutdown=settings.shutdown_timeout_s,
+        http=http_protocol(settings),  # h11 with timeouts for slow clients, no smuggling
+    )
     return 0
 
 
@@ -100,10 +114,67 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if instances.errors or roles.errors else 0
 
 
-def _export_schema(args: argparse.Namespace, settings: Settings) -> int:
-    from app.graphql.schema import schema
+def _purge(args: argparse.Namespace, settings: Settings) -> int:
+    from app.errors import ServiceUnavailable
+    from app.progress import Progress
+    from app.store.database import connect
+    from app.store.purge import Purge
+    from app.timestamps import utc_now
 
-    sys.stdout.write(schema.as_str() + "\n")
+    if settings.embedded:
+        print(
+            "error: purge removes instances from MongoDB: set GATEWAY_MONGODB_URL "
+            "(the embedded store keeps nothing past its process anyway)",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def run() -> tuple[int, int, int]:
+        """How many instances went (or would go), how many events went, how many stayed."""
+        database = connect(settings.mongodb_url, settings.mongodb_database)
+        try:
+            purge = Purge(database, utc_now())
+            progress = Progress("checking" if args.dry_run else "purging", await purge.count())
+            purged = events = stayed = 0
+            try:
+                async for batch in purge.batches():
+                    for instance_id in batch:
+                        removed = 0 if args.dry_run else await purge.remove(instance_id)
+                        if removed is None:
+                            stayed += 1
+                        else:
+                            purged, events = purged + 1, events + removed
+                            progress.print(instance_id)
+                        progress.advance()
+            finally:
+                progress.close()
+            return purged, events, stayed
+        finally:
+            await database.close()
+
+    try:
+        purged, events, stayed = asyncio.run(run())
+    except ServiceUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
+    database = settings.mongodb_database
+    if args.dry_run:
+        print(f"dry run: {purged} instances would be purged from {database}; nothing was changed", file=sys.stderr)
+    else:
+        print(
+            f"purged {purged} instances from {database}.instances and their {events} events from "
+            f"{database}.instanceEvents",
+            file=sys.stderr,
+        )
+    if stayed:
+        print(f"{stayed} instances were being changed and stay for the next run", file=sys.stderr)
+    return 0
+
+
+def _export_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from app.graphql.schema import build_schema
+
+    sys.stdout.write(build_schema(settings).as_str() + "\n")
     return 0
 
 
@@ -229,6 +300,30 @@ def _parser() -> argparse.ArgumentParser:
         help=f"party roles (who may act for which party) to upsert: {ROLE_FILES}; repeat for more",
     )
     importing.set_defaults(run=_import)
+
+    purge = _command(
+        commands,
+        "purge",
+        "physically remove hard-deleted instances, and their events, whose retention has passed",
+        "Altinn's retention rule for the MongoDB at GATEWAY_MONGODB_URL: a hard-deleted instance\n"
+        "that is not archived goes at once; an archived one goes once it has been hard-deleted\n"
+        "for 7 days and its app owner (the instance's org) confirmed it complete 7 days ago or\n"
+        "more. Soft-deleted instances (the recycle bin) stay. Each instance's audit trail\n"
+        "(instanceEvents) goes first, then the instance, so that a rerun finishes what an\n"
+        "interrupted run left. Run it as often as you like, e.g. daily.\n\n"
+        "The ids of the instances purged (or, with --dry-run, to be purged) go to standard\n"
+        "output, one a line; progress and the summary to standard error.\n\n"
+        "Exit status: 0 done, 2 no GATEWAY_MONGODB_URL, 3 the database is unreachable.",
+        "  export GATEWAY_MONGODB_URL=mongodb://localhost:27017\n"
+        "  instance-gateway purge --dry-run\n"
+        "  instance-gateway purge > purged-$(date +%F).txt",
+    )
+    purge.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="only list the instances that would be purged; change nothing",
+    )
+    purge.set_defaults(run=_purge)
 
     export = _command(
         commands,

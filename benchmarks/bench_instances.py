@@ -54,7 +54,7 @@ import orjson
 from app.authorization.tokens import mint_token
 from app.config import Settings
 from app.graphql.context import Context
-from app.graphql.schema import schema
+from app.graphql.schema import build_schema
 from app.http.app import Services, create_app
 from app.store.changes import InstanceChanges
 from app.store.database import Database, ensure_indexes
@@ -268,7 +268,7 @@ def _selection(type_: graphql.GraphQLObjectType, path: tuple[str, ...] = ()) -> 
 
 def full_query() -> tuple[str, int]:
     """`instances(first: $first)` selecting every field under Instance; and how many leaves."""
-    instance = graphql.build_schema(schema.as_str()).get_type("Instance")
+    instance = graphql.build_schema(build_schema(Settings(_env_file=None)).as_str()).get_type("Instance")
     if not isinstance(instance, graphql.GraphQLObjectType):
         raise RuntimeError("the schema has no Instance type")
     fields = " ".join(_selection(instance, ("Instance",)))
@@ -381,6 +381,8 @@ async def measure_page(
 
     async def fetch() -> list[dict[str, Any]]:
         return await services.database.instances.find(mongo_query, {"_id": 0}).sort(sort).limit(first).to_list(None)
+
+    schema = build_schema(services.settings)
 
     async def execute(context: Context) -> None:
         result = await schema.execute(query, variables, context_value=context)

@@ -8,21 +8,12 @@ from pymongo.errors import AutoReconnect
 
 from app.errors import ServiceUnavailable
 from app.store.changes import PENDING_EVENTS, Actor, InstanceChanges
-from app.store.database import connect, ensure_indexes
 from app.store.documents import normalize_instance
 from app.store.writes import write_all
 from tests.factories import make_instance
 
 ACTOR = Actor(changed_by="991825827", user_id=None, org="ttd", authentication_level=3)
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-async def database(store):
-    database = connect(store.url, store.new_database())
-    await ensure_indexes(database)
-    yield database
-    await database.close()
 
 
 async def test_an_interrupted_recording_is_finished_by_the_next_flush(database):
@@ -56,5 +47,6 @@ async def test_a_recorded_change_leaves_no_trace_in_the_instance(database):
     document = make_instance()
     await write_all(database, [normalize_instance(document)], [])
     changed = await InstanceChanges(database).set_substatus(document["id"], {"label": "Accepted"}, ACTOR, NOW)
-    assert PENDING_EVENTS not in changed
+    assert changed.changed
+    assert PENDING_EVENTS not in changed.document
     assert PENDING_EVENTS not in await database.instances.find_one({"id": document["id"]})

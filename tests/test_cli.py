@@ -44,6 +44,8 @@ def test_token_uses_the_configured_secret():
         (["serve"], {"GATEWAY_MONGODB_URL": "mongodb://db"}, "no token key"),
         (["serve"], {"GATEWAY_POLICY_DIR": "/nonexistent"}, "policy folder does not exist"),
         (["import", "x.json"], {}, "set GATEWAY_MONGODB_URL"),
+        (["purge"], {}, "set GATEWAY_MONGODB_URL"),
+        (["purge", "--dry-run"], {}, "set GATEWAY_MONGODB_URL"),
     ],
 )
 def test_refusals_say_what_to_do(args, env, message):

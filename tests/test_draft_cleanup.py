@@ -70,7 +70,8 @@ FIND = (
 )
 DELETE_MANY = (
     "mutation($filter: InstanceFilter!, $dryRun: Boolean!, $hard: Boolean!) { deleteInstances(filter: $filter, "
-    "dryRun: $dryRun, hard: $hard) { matched deleted dryRun instanceIds failed { instanceId code message } } }"
+    "dryRun: $dryRun, hard: $hard) { matched deleted unchanged dryRun instanceIds "
+    "failed { instanceId code message } } }"
 )
 DELETE_ONE = (
     "mutation($id: ID!, $hard: Boolean!) { deleteInstance(instanceId: $id, hard: $hard) "
@@ -198,7 +199,14 @@ async def test_step_3_deleting_the_drafts_soft_keeps_them_in_the_recycle_bin(gat
         recycled = [n for n in mine["nodes"] if n["id"] == OLD_DRAFTS[0]["id"]]
         assert recycled[0]["status"]["isSoftDeleted"] is True
 
-        # running the job again changes nothing
+        # running the job again changes nothing: the same query finds the drafts in the
+        # recycle bin and reports them unchanged, not deleted again ...
+        result = (await gw.data(DELETE_MANY, {"filter": DRAFTS, "dryRun": False, "hard": False}))["deleteInstances"]
+        assert (result["matched"], result["deleted"], result["unchanged"], result["failed"]) == (3, 0, 3, [])
+        for doc in OLD_DRAFTS:
+            trail = (await gw.data(TRAIL, {"id": doc["id"]}))["instance"]["events"]
+            assert [e["eventType"] for e in trail] == ["Deleted"]
+        # ... and a job that asks for active drafts finds none
         rerun = {**DRAFTS, "status": {"isSoftDeleted": False}}
         result = (await gw.data(DELETE_MANY, {"filter": rerun, "dryRun": False, "hard": False}))["deleteInstances"]
         assert (result["matched"], result["deleted"], result["instanceIds"]) == (0, 0, [])

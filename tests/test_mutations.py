@@ -7,6 +7,10 @@ from typing import Any
 import jwt
 import pytest
 
+from app.store.changes import Actor, InstanceChanges
+from app.store.database import connect
+from app.store.documents import normalize_instance
+from app.store.writes import write_all
 from tests.conftest import TEST_SECRET, org_token, user_token
 from tests.factories import make_instance
 
@@ -271,6 +275,23 @@ async def test_hard_delete_keeps_the_time_it_went_to_the_recycle_bin(gateway_wit
         assert status["isHardDeleted"] is True
         assert clock.saw(status["hardDeleted"])
         assert await event_types(gw, doc["id"]) == ["Deleted"]
+
+
+async def test_hard_delete_never_leaves_soft_deleted_after_hard_deleted(store):
+    # A soft delete from a request that began later can land first, with the later time.
+    database = connect(store.url, store.new_database())
+    soft_at, hard_at = datetime(2026, 1, 1, 12, 0, 1, tzinfo=UTC), datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    doc = normalize_instance(make_instance())
+    await write_all(database, [doc], [])
+    changes = InstanceChanges(database)
+    actor = Actor(changed_by=ORG_NUMBER, user_id=None, org="ttd", authentication_level=3)
+    try:
+        await changes.soft_delete(doc["id"], actor, soft_at)
+        change = await changes.hard_delete(doc["id"], actor, hard_at)
+    finally:
+        await database.close()
+    assert change is not None and change.changed
+    assert change.document["status"]["softDeleted"] == change.document["status"]["hardDeleted"] == hard_at
 
 
 @pytest.mark.parametrize(
@@ -622,6 +643,38 @@ async def test_delete_instances_hard_leaves_them_out_of_lists(gateway_with):
         assert gone["instances"]["totalCount"] == 3
 
 
+@pytest.mark.parametrize("hard", [False, True], ids=["soft", "hard"])
+async def test_delete_instances_counts_as_deleted_only_what_this_call_changed(gateway_with, hard):
+    a, _ = skjema_a_and_b()
+    already = make_instance(
+        app_id="ttd/skjema-a",
+        lastChanged="2024-01-09T10:00:00Z",
+        status={"isSoftDeleted": True, "softDeleted": "2024-01-09T10:00:00Z", "isHardDeleted": hard},
+    )
+    mutation = DELETE_MANY.replace("failed {", "unchanged unchangedIds failed {")
+    # hard-deleted or not: the hard-deleted ones are found too, so that a rerun finds them again
+    everything = {"appId": {"eq": "ttd/skjema-a"}, "or": [{"status": {"isHardDeleted": f}} for f in (True, False)]}
+    async with gateway_with([*a, already]) as gw:
+        first = (await gw.data(mutation, {"filter": everything, "dryRun": False, "hard": hard}))["deleteInstances"]
+        assert (first["matched"], first["deleted"], first["unchanged"]) == (4, 3, 1)
+        assert first["unchangedIds"] == [already["id"]]
+        assert await trail(gw, already["id"]) == []
+
+        again = (await gw.data(mutation, {"filter": everything, "dryRun": False, "hard": hard}))["deleteInstances"]
+        assert (again["deleted"], again["unchanged"], again["failed"]) == (0, 4, [])
+        assert set(again["unchangedIds"]) == set(again["instanceIds"]) == {d["id"] for d in [*a, already]}
+        for doc in a:
+            assert await event_types(gw, doc["id"]) == ["Deleted"]
+
+
+async def test_a_dry_run_reports_nothing_deleted_nor_unchanged(gateway_with):
+    a, _ = skjema_a_and_b()
+    mutation = DELETE_MANY.replace("failed {", "unchanged unchangedIds failed {")
+    async with gateway_with(a) as gw:
+        result = (await gw.data(mutation, {"filter": BOTH_APPS, "dryRun": True}))["deleteInstances"]
+    assert (result["matched"], result["deleted"], result["unchanged"], result["unchangedIds"]) == (3, 0, 0, [])
+
+
 async def test_delete_instances_respects_prevent_instance_deletion_for_days(gateway_with):
     recent = make_instance(party_id="500", app_id="ttd/skjema-b", status=archived_days_ago(5), process=ENDED)
     old = make_instance(party_id="500", app_id="ttd/skjema-b", status=archived_days_ago(45), process=ENDED)
@@ -673,6 +726,19 @@ async def test_each_change_appends_exactly_one_event_with_who_and_where(gateway_
             assert event["user"] == {"userId": None, "orgId": "ttd", "authenticationLevel": 3}
         else:
             assert event["user"] == {"userId": "1", "orgId": None, "authenticationLevel": 4}
+
+
+async def test_an_end_user_who_selects_the_trail_loses_only_the_trail(gateway_with):
+    doc = make_instance(party_id="500")
+    query = "query($id: ID!) { instance(id: $id) { id events { eventType } } instances { nodes { id events { id } } } }"
+    async with gateway_with([doc], DAGL) as gw:
+        body = await gw.query(query, {"id": doc["id"]}, token=user_token("1", "1"))
+    assert body["data"] == {
+        "instance": {"id": doc["id"], "events": None},
+        "instances": {"nodes": [{"id": doc["id"], "events": None}]},
+    }
+    assert {tuple(e["path"]) for e in body["errors"]} == {("instance", "events"), ("instances", "nodes", 0, "events")}
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"FORBIDDEN"}
 
 
 async def test_an_event_copies_the_process_state_of_an_ended_instance(gateway_with):

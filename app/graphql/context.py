@@ -13,6 +13,7 @@ from app.authorization.access import OWN_PARTY_ROLE, Access
 from app.authorization.identity import Caller
 from app.authorization.policy_repository import PolicyRepository
 from app.config import Settings
+from app.request_record import RequestRecord
 from app.store.changes import InstanceChanges
 from app.store.instances import InstanceStore
 from app.store.party_roles import PartyRoles
@@ -27,6 +28,7 @@ class Context:
     changes: InstanceChanges
     party_roles: PartyRoles
     policies: PolicyRepository
+    record: RequestRecord  # what the request log and metrics report of it
     now: datetime = field(default_factory=utc_now)
     _access: Access | None = None
     _read_restriction: dict[str, Any] | None = None

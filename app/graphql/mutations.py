@@ -23,10 +23,16 @@ class BulkDeleteFailure:
 @strawberry.type
 class BulkDeleteResult:
     matched: int = strawberry.field(description="How many instances the filter matches that the caller can see.")
-    deleted: int
+    deleted: int = strawberry.field(description="How many of the chosen instances this call deleted.")
     dry_run: bool
-    instance_ids: list[strawberry.ID] = strawberry.field(description="The instances chosen (up to `limit`).")
+    instance_ids: list[strawberry.ID] = strawberry.field(
+        description="The instances chosen (up to `limit`); unless a dry run, each was deleted, unchanged or failed."
+    )
     failed: list[BulkDeleteFailure]
+    unchanged: int = strawberry.field(
+        description="How many of the chosen instances were already deleted as asked (a rerun, say): nothing to do."
+    )
+    unchanged_ids: list[strawberry.ID] = strawberry.field(description="The instances counted in `unchanged`.")
 
 
 @strawberry.type
@@ -79,6 +85,8 @@ class Mutation:
                 BulkDeleteFailure(instance_id=strawberry.ID(i), code=e.code, message=e.message)
                 for i, e in result.failed
             ],
+            unchanged=len(result.unchanged_ids),
+            unchanged_ids=[strawberry.ID(i) for i in result.unchanged_ids],
         )
 
     @strawberry.mutation(description="Confirm, as the app owner, that the instance is no longer needed; idempotent.")

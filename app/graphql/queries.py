@@ -6,10 +6,10 @@ from app.graphql.inputs import InstanceFilter, InstanceOrder, SortDirection, pla
 from app.graphql.selection import document_fields, selects, subfields
 from app.graphql.types.connection import InstanceConnection, InstanceEdge, PageInfo
 from app.graphql.types.instance import Instance
+from app.store.filters import check_instance_filter
 from app.store.ordering import SortKey
 
 DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
 
 
 @strawberry.type
@@ -33,9 +33,11 @@ class Query:
         after: str | None = strawberry.UNSET,
     ) -> InstanceConnection:
         first = DEFAULT_PAGE_SIZE if first is None else first
-        if not 0 <= first <= MAX_PAGE_SIZE:
-            raise BadUserInput(f"`first` must be between 0 and {MAX_PAGE_SIZE}, got {first}")
+        max_page_size = info.context.settings.max_page_size
+        if not 0 <= first <= max_page_size:
+            raise BadUserInput(f"`first` must be between 0 and {max_page_size}, got {first}")
         instance_filter = (await info.context.access()).instance_filter(plain_data(filter))
+        check_instance_filter(instance_filter)
         connection = InstanceConnection(
             page_info=PageInfo(has_next_page=False, end_cursor=None),
             edges=[],

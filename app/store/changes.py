@@ -1,6 +1,6 @@
 """Changing instances: each change is one atomic update of one document, guarded so that a
-repeat or a concurrent change is detected instead of overwritten, and each change that
-happens is recorded as an InstanceEvent.
+repeat or a concurrent change is detected instead of overwritten (the caller learns which:
+`Change.changed`), and each change that happens is recorded as an InstanceEvent.
 
 Update operators touch only the fields a change is about, so concurrent changes of other
 fields (a delete racing a substatus update) both land.
@@ -26,6 +26,15 @@ _AS_STORED = {"_id": 0, PENDING_EVENTS: 0}
 
 
 @dataclass(frozen=True)
+class Change:
+    """The instance after a change was asked for, and whether this call changed it (False:
+    it was already so, e.g. a repeat, or another caller got there first)."""
+
+    document: Document
+    changed: bool
+
+
+@dataclass(frozen=True)
 class Actor:
     """Who makes a change, as the audit trail and lastChangedBy record it."""
 
@@ -43,8 +52,8 @@ class InstanceChanges:
 
     async def set_substatus(
         self, instance_id: str, substatus: Document | None, actor: Actor, now: datetime
-    ) -> Document | None:
-        """Replaces (or with None, removes) the substatus; None when the instance is gone."""
+    ) -> Change | None:
+        """Replaces (or with None, removes) the substatus."""
         await self._repair_null_containers(instance_id)
         update: Document = {"$set": _changed(actor, now)}
         if substatus is None:
@@ -53,38 +62,41 @@ class InstanceChanges:
             update["$set"]["status.substatus"] = substatus
         return await self._change_if(instance_id, {}, update, "SubstatusUpdated", actor, now)
 
-    async def soft_delete(self, instance_id: str, actor: Actor, now: datetime) -> Document | None:
-        """Moves the instance to the recycle bin; None when it already was there."""
+    async def soft_delete(self, instance_id: str, actor: Actor, now: datetime) -> Change | None:
+        """Moves the instance to the recycle bin; unchanged when it already was there."""
         await self._repair_null_containers(instance_id)
         changes = {"status.isSoftDeleted": True, "status.softDeleted": now, **_changed(actor, now)}
         guard = {"status.isSoftDeleted": {"$ne": True}, "status.isHardDeleted": {"$ne": True}}
         return await self._change_if(instance_id, guard, {"$set": changes}, "Deleted", actor, now)
 
-    async def hard_delete(self, instance_id: str, actor: Actor, now: datetime) -> Document | None:
-        """Makes the instance unrecoverable; None when it already was."""
+    async def hard_delete(self, instance_id: str, actor: Actor, now: datetime) -> Change | None:
+        """Makes the instance unrecoverable; unchanged when it already was."""
         await self._repair_null_containers(instance_id)
         changes = {"status.isHardDeleted": True, "status.hardDeleted": now, "status.isSoftDeleted": True}
         changes |= _changed(actor, now)
         not_hard_deleted = {"status.isHardDeleted": {"$ne": True}}
         # softDeleted keeps the time it first went to the recycle bin; one of these two
-        # guarded updates applies, whichever matches the document as it is now.
+        # guarded updates applies, whichever matches the document as it is now. A soft delete
+        # by a request that began after this one may have landed first, with a later time:
+        # $min keeps softDeleted no later than hardDeleted.
         first_delete = {"$set": {**changes, "status.softDeleted": now}}
-        deleted = await self._change_if(
+        deleted = await self._apply_if(
             instance_id, {**not_hard_deleted, "status.softDeleted": None}, first_delete, "Deleted", actor, now
         )
         if deleted is None:
             guard = {**not_hard_deleted, "status.softDeleted": {"$ne": None}}
-            deleted = await self._change_if(instance_id, guard, {"$set": changes}, "Deleted", actor, now)
-        return deleted
+            again = {"$set": changes, "$min": {"status.softDeleted": now}}
+            deleted = await self._apply_if(instance_id, guard, again, "Deleted", actor, now)
+        return await self._outcome(instance_id, deleted)
 
-    async def restore(self, instance_id: str, actor: Actor, now: datetime) -> Document | None:
-        """Takes a soft-deleted instance out of the recycle bin; None when it was not there."""
+    async def restore(self, instance_id: str, actor: Actor, now: datetime) -> Change | None:
+        """Takes a soft-deleted instance out of the recycle bin; unchanged when it was not there."""
         guard = {"status.isSoftDeleted": True, "status.isHardDeleted": {"$ne": True}}
         update = {"$set": {"status.isSoftDeleted": False, **_changed(actor, now)}, "$unset": {"status.softDeleted": ""}}
         return await self._change_if(instance_id, guard, update, "Undeleted", actor, now)
 
-    async def confirm_complete(self, instance_id: str, org: str, actor: Actor, now: datetime) -> Document | None:
-        """Records the org's complete confirmation; None when it had confirmed already."""
+    async def confirm_complete(self, instance_id: str, org: str, actor: Actor, now: datetime) -> Change | None:
+        """Records the org's complete confirmation; unchanged when it had confirmed already."""
         await self._repair_null_containers(instance_id)
         guard = {"completeConfirmations.stakeholderId": {"$ne": org}}
         update = {
@@ -93,8 +105,8 @@ class InstanceChanges:
         }
         return await self._change_if(instance_id, guard, update, "ConfirmedComplete", actor, now)
 
-    async def set_read_status(self, instance_id: str, read_status: str, actor: Actor, now: datetime) -> Document | None:
-        """Sets status.readStatus (not lastChanged: reading is no change); None when unchanged."""
+    async def set_read_status(self, instance_id: str, read_status: str, actor: Actor, now: datetime) -> Change | None:
+        """Sets status.readStatus (not lastChanged: reading is no change); unchanged when it already was so."""
         await self._repair_null_containers(instance_id)
         guard = {"status.readStatus": {"$ne": read_status}}
         if read_status == "Unread":
@@ -125,7 +137,14 @@ class InstanceChanges:
 
     async def _change_if(
         self, instance_id: str, guard: Document, update: Document, event_type: str, actor: Actor, now: datetime
+    ) -> Change | None:
+        changed = await self._apply_if(instance_id, guard, update, event_type, actor, now)
+        return await self._outcome(instance_id, changed)
+
+    async def _apply_if(
+        self, instance_id: str, guard: Document, update: Document, event_type: str, actor: Actor, now: datetime
     ) -> Document | None:
+        """Apply the update and record its event if the guard holds; the changed document."""
         event = _event(event_type, instance_id, actor, now)
         update = {**update, "$push": {**update.get("$push", {}), PENDING_EVENTS: event}}
         changed = await self._database.update_and_read(
@@ -134,6 +153,15 @@ class InstanceChanges:
         if changed is not None:
             await self._record(changed, event)
         return changed
+
+    async def _outcome(self, instance_id: str, changed: Document | None) -> Change | None:
+        """What a guarded change did: the changed document, or, when the guard held it back,
+        the document as it is now; None when there is no such instance."""
+        if changed is not None:
+            return Change(changed, changed=True)
+        with driver_errors():
+            current = await self._instances.find_one({"id": instance_id}, _AS_STORED)
+        return None if current is None else Change(current, changed=False)
 
     async def flush_pending_events(self) -> int:
         """Record the events of changes whose recording was interrupted; how many there were."""

@@ -142,6 +142,19 @@ def _data_elements(element_filter: Mapping[str, Any]) -> Clauses:
     return [{"data": {"$elemMatch": compile_data_element_filter(element_filter)}}]
 
 
+_CONFIRMATION_FIELDS: dict[str, Callable[[Any], Clauses]] = {
+    "stakeholderId": _string("stakeholderId"),
+    "confirmedOn": _date("confirmedOn"),
+}
+
+
+def _complete_confirmation(confirmation_filter: Mapping[str, Any]) -> Clauses:
+    """One and the same confirmation meets all of it."""
+    return [
+        {"completeConfirmations": {"$elemMatch": _merged(_compile_fields(confirmation_filter, _CONFIRMATION_FIELDS))}}
+    ]
+
+
 _INSTANCE_FIELDS: dict[str, Callable[[Any], Clauses]] = {
     "appId": _string("appId"),
     "org": _string("org"),
@@ -175,10 +188,14 @@ _INSTANCE_FIELDS: dict[str, Callable[[Any], Clauses]] = {
             "isHardDeleted": _flag("status.isHardDeleted", default=False),
             "readStatus": _one_of("status.readStatus", default="Unread"),
             "substatusLabel": _string("status.substatus.label"),
+            # Not offered to callers: the purge's retention rule uses it.
+            "hardDeleted": _date("status.hardDeleted"),
         }
     ),
     "data": _data_elements,
     "excludeConfirmedBy": _exclude_confirmed_by,
+    # Not offered to callers: the purge's retention rule uses it.
+    "completeConfirmation": _complete_confirmation,
 }
 
 
@@ -225,6 +242,12 @@ def _instance_clauses(instance_filter: Mapping[str, Any], depth: int = 0) -> Cla
 def compile_instance_filter(instance_filter: Mapping[str, Any] | None) -> Query:
     """Compile an `InstanceFilter` to a MongoDB query exactly as written."""
     return _combine(_instance_clauses(instance_filter or {}))
+
+
+def check_instance_filter(instance_filter: Mapping[str, Any] | None) -> None:
+    """Raise BAD_USER_INPUT now for a filter that cannot be compiled (nested too deeply, say),
+    so that the error belongs to the field that was given the filter."""
+    compile_instance_filter(instance_filter)
 
 
 def _operators(condition: Any) -> Query:

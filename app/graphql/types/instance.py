@@ -66,8 +66,10 @@ class Instance:
         elements = matching_elements(self.stored_data, element_filter) if element_filter else self.stored_data
         return [DataElement.from_document(e) for e in elements]
 
-    @strawberry.field(description="The audit trail, oldest first; for the app owner's service owner only.")
-    async def events(self, info: Info) -> list[InstanceEvent]:
+    @strawberry.field(
+        description="The audit trail, oldest first; the app owner's only: null, with FORBIDDEN, for anyone else."
+    )
+    async def events(self, info: Info) -> list[InstanceEvent] | None:
         caller = info.context.caller
         if not caller.is_service_owner or caller.org != self.org.lower():
             raise Forbidden(f"the audit trail of {self.id} is shown to its app owner {self.org} only")

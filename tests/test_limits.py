@@ -1,0 +1,217 @@
+"""The limits on one request, each set by a setting with a default: query depth, aliases,
+tokens, page size, the length of input lists, introspection; and the bounded caches of parsed
+and validated queries."""
+
+import time
+from typing import Any
+
+import pytest
+
+from app.config import Settings
+from app.graphql.document_cache import MAX_CACHED_QUERY_CHARS
+from tests.factories import make_instance
+
+COUNT = "query($f: InstanceFilter) { instances(filter: $f) { totalCount } }"
+
+
+def error_of(body: dict[str, Any]) -> dict[str, Any]:
+    assert body.get("errors"), body
+    [error] = body["errors"]
+    return error
+
+
+def test_the_defaults():
+    settings = Settings(_env_file=None)
+    limits = (
+        settings.max_query_depth,
+        settings.max_aliases,
+        settings.max_tokens,
+        settings.max_page_size,
+        settings.max_filter_list,
+        settings.document_cache_size,
+        settings.introspection,
+    )
+    assert limits == (10, 20, 5000, 1000, 1000, 256, True)
+
+
+def test_a_page_size_limit_below_the_default_page_size_is_refused_at_start():
+    with pytest.raises(ValueError, match="greater than or equal to 100"):
+        Settings(_env_file=None, max_page_size=50)
+
+
+# --- lists in the input: `in`, `nin`, `and`, `or`, ... ---------------------------------------
+
+
+async def test_a_million_values_in_one_list_are_refused_before_any_work(gateway_with):
+    # The body limit would refuse this body first; raised here, the list itself is what is measured.
+    values = [f"ttd/app-{i}" for i in range(1_000_000)]
+    async with gateway_with([make_instance()], max_body_bytes=100_000_000) as gw:
+        started = time.perf_counter()
+        body = await gw.query(COUNT, {"f": {"appId": {"in": values}}})
+        elapsed = time.perf_counter() - started
+    error = error_of(body)
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["message"] == "`$f.appId.in` holds 1000000 values; at most 1000 are accepted in one list"
+    # Before the limit, this request held the gateway for seconds (4 s embedded, 12 s on MongoDB).
+    assert elapsed < 1.5, elapsed
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "named"),
+    [
+        (COUNT, {"f": {"org": {"nin": ["x"] * 1001}}}, "`$f.org.nin` holds 1001 values"),
+        (COUNT, {"f": {"or": [{"not": {"data": {"tags": {"in": ["x"] * 1001}}}}]}}, "`$f.or[0].not.data.tags.in`"),
+        (COUNT, {"f": {"and": [{}] * 1001}}, "`$f.and` holds 1001 values"),
+        (COUNT, {"f": {"status": {"readStatus": ["READ"] * 1001}}}, "`$f.status.readStatus`"),
+        (
+            "query($apps: [String!]) { instances(filter: {appId: {in: $apps}}) { totalCount } }",
+            {"apps": ["x"] * 1001},
+            "`$apps` holds 1001 values",
+        ),
+        (
+            "{ instances(filter: {appId: {in: [" + ", ".join(['"x"'] * 1001) + "]}}) { totalCount } }",
+            None,
+            "`in` holds 1001 values",
+        ),
+    ],
+    ids=["nin", "nested-in-or-not-data", "and", "enum-list", "list-variable", "written-in-the-query"],
+)
+async def test_every_list_longer_than_the_limit_is_refused_naming_it(gateway_with, query, variables, named):
+    async with gateway_with([make_instance()]) as gw:
+        body = await gw.query(query, variables)
+    error = error_of(body)
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert named in error["message"]
+    assert "at most 1000" in error["message"]
+
+
+async def test_a_list_at_the_limit_is_accepted(gateway_with):
+    doc = make_instance()
+    async with gateway_with([doc]) as gw:
+        data = await gw.data(COUNT, {"f": {"appId": {"in": [*(["x"] * 999), doc["appId"]]}}})
+    assert data["instances"]["totalCount"] == 1
+
+
+async def test_the_list_limit_is_a_setting(gateway_with):
+    async with gateway_with([make_instance()], max_filter_list=2) as gw:
+        assert "errors" not in await gw.query(COUNT, {"f": {"appId": {"in": ["a", "b"]}}})
+        error = error_of(await gw.query(COUNT, {"f": {"appId": {"in": ["a", "b", "c"]}}}))
+    assert error["message"] == "`$f.appId.in` holds 3 values; at most 2 are accepted in one list"
+
+
+# --- depth, aliases, tokens, page size ------------------------------------------------------
+
+DEEP = "{ instances { nodes { process { currentTask { validated { timestamp } } } } } }"  # depth 5
+
+
+@pytest.mark.parametrize(
+    ("setting", "query", "message"),
+    [
+        ({"max_query_depth": 4}, DEEP, "exceeds maximum operation depth of 4"),
+        ({"max_aliases": 1}, "{ a: instances { totalCount } b: instances { totalCount } }", "Allowed: 1"),
+        ({"max_tokens": 10}, "{ instances { nodes { id org appId created } } }", "more than 10 tokens"),
+        ({"max_page_size": 150}, "{ instances(first: 151) { totalCount } }", "between 0 and 150, got 151"),
+    ],
+    ids=["depth", "aliases", "tokens", "page-size"],
+)
+async def test_each_limit_is_a_setting(gateway_with, setting, query, message):
+    async with gateway_with([make_instance()], **setting) as gw:
+        error = error_of(await gw.query(query))
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert message in error["message"]
+
+
+@pytest.mark.parametrize(
+    "query", ["{ ...Missing }", "{ instances { nodes { ...F } } } fragment F on Instance { id ...Missing }"]
+)
+async def test_an_undefined_fragment_is_bad_input_to_the_depth_limit_too(gateway_with, query):
+    async with gateway_with() as gw:
+        error = error_of(await gw.query(query))
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["message"] == "Unknown fragment 'Missing'."
+
+
+async def test_the_defaults_let_ordinary_queries_through(gateway_with):
+    aliases = "{ " + " ".join(f"a{i}: instances {{ totalCount }}" for i in range(20)) + " }"
+    async with gateway_with([make_instance()]) as gw:
+        for query in (DEEP, aliases, "{ instances(first: 1000) { totalCount } }"):
+            assert "errors" not in await gw.query(query), query
+
+
+async def test_a_filter_nested_too_deeply_is_refused_at_the_field_that_got_it(gateway_with):
+    nested: dict[str, Any] = {"appId": {"eq": "ttd/skjema-a"}}
+    for _ in range(11):
+        nested = {"not": nested}
+    async with gateway_with([make_instance()]) as gw:
+        for selection in ("totalCount", "nodes { id }", "totalCount nodes { id }"):
+            query = f"query($f: InstanceFilter) {{ instances(filter: $f) {{ {selection} }} }}"
+            body = await gw.query(query, {"f": nested})
+            error = error_of(body)
+            assert (error["path"], error["extensions"]["code"]) == (["instances"], "BAD_USER_INPUT"), selection
+            assert "10 levels" in error["message"]
+
+
+# --- introspection --------------------------------------------------------------------------
+
+
+async def test_introspection_is_on_by_default(gateway_with):
+    async with gateway_with() as gw:
+        data = await gw.data("{ __schema { queryType { name } } }")
+    assert data["__schema"]["queryType"]["name"] == "Query"
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("{ __schema { types { name } } }", "__schema"), ('{ __type(name: "Instance") { fields { name } } }', "__type")],
+)
+async def test_introspection_switched_off_is_forbidden_with_a_clear_message(gateway_with, query, field):
+    async with gateway_with(introspection=False) as gw:
+        body = await gw.query(query)
+        assert await gw.data("{ __typename instances { totalCount } }") == {
+            "__typename": "Query",
+            "instances": {"totalCount": 0},
+        }
+    error = error_of(body)
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    assert error["message"] == f"introspection is switched off on this gateway: `{field}` cannot be queried"
+    assert body["data"] is None
+
+
+# --- the caches of parsed and validated queries ---------------------------------------------
+
+
+def schema_of(gw):
+    app = gw.http._transport.app
+    (route,) = [r for r in app.routes if getattr(r, "path", None) == "/graphql"]
+    return route.endpoint.schema
+
+
+async def test_the_document_caches_are_bounded_and_serve_repeated_queries(gateway_with):
+    async with gateway_with([make_instance()], document_cache_size=3) as gw:
+        caches = schema_of(gw).documents
+        for i in range(10):
+            assert "errors" not in await gw.query(f"{{ a{i}: instances {{ totalCount }} }}")
+        assert caches.parse.cache_info().currsize == caches.validate.cache_info().currsize == 3
+        for _ in range(2):
+            assert "errors" not in await gw.query("{ a9: instances { totalCount } }")
+        # the validation rules are the schema's, not made anew for each request, so they hit too
+        assert (caches.parse.cache_info().hits, caches.validate.cache_info().hits) == (2, 2)
+        assert caches.parse.cache_info().maxsize == 3
+
+
+async def test_a_long_query_is_not_kept(gateway_with):
+    long_query = "{ instances { totalCount } }" + " " * MAX_CACHED_QUERY_CHARS
+    async with gateway_with() as gw:
+        caches = schema_of(gw).documents
+        assert "errors" not in await gw.query(long_query)
+    assert caches.parse.cache_info().currsize == 0
+
+
+async def test_invalid_queries_answer_the_same_from_the_cache(gateway_with):
+    async with gateway_with() as gw:
+        first = await gw.query("{ instances { nope } }")
+        again = await gw.query("{ instances { nope } }")
+        broken = await gw.query("{ instances { ")
+    assert first == again
+    assert error_of(first)["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "Syntax Error" in error_of(broken)["message"]
