@@ -21,6 +21,7 @@ from pymongo import MongoClient
 from app.authorization.tokens import mint_token
 from app.config import Settings
 from app.http.app import create_app
+from app.store.database import Database, connect, ensure_indexes
 from app.store.documents import normalize_instance
 from app.store.writes import write_all
 
@@ -129,6 +130,15 @@ WIRE = pytest.param("wire", marks=pytest.mark.wire)
 @pytest.fixture(params=["embedded", WIRE])
 def store(request: pytest.FixtureRequest) -> Iterator[Store]:
     yield from open_store(request, request.param)
+
+
+@pytest.fixture
+async def database(store: Store) -> AsyncIterator[Database]:
+    """A fresh, indexed database on this test's store, for tests below the gateway."""
+    database = connect(store.url, store.new_database())
+    await ensure_indexes(database)
+    yield database
+    await database.close()
 
 
 @contextlib.asynccontextmanager
