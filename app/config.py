@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,15 +17,23 @@ class Settings(BaseSettings):
 
     # The database: every operation, finding a server included, ends within this.
     mongodb_timeout_ms: int = 1500
+    # /readyz: the database must answer a ping within this (probes often give up after 1 s).
+    readiness_timeout_ms: int = 500
+    # On SIGTERM: in-flight requests get this long to finish before the process stops.
+    shutdown_timeout_s: int = 20
 
     # Limits on one request.
     max_body_bytes: int = 1_048_576
-    max_query_depth: int = 10
-    max_aliases: int = 20
-    max_tokens: int = 5000
-    max_page_size: int = 1000
-    max_filter_list: int = 1000  # values in one `in` or `nin`
-    document_cache_size: int = 256  # parsed and validated query documents kept
+    # Slow clients: a request's head must arrive within this of its first byte, and its body
+    # within this of the head's end, or the server closes the connection.
+    request_head_timeout_s: float = Field(10, gt=0)
+    request_body_timeout_s: float = Field(30, gt=0)
+    max_query_depth: int = Field(10, ge=1)
+    max_aliases: int = Field(20, ge=0)
+    max_tokens: int = Field(5000, ge=1)
+    max_page_size: int = Field(1000, ge=100)  # `first`; not below its default, 100
+    max_filter_list: int = Field(1000, ge=1)  # values in one input list: `in`, `nin`, `or`, ...
+    document_cache_size: int = Field(256, ge=0)  # parsed and validated query documents kept; 0: none
 
     # What is exposed: switch both off in production if nobody explores the API.
     introspection: bool = True

@@ -9,21 +9,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from app.authorization.identity import TokenVerifier
 from app.authorization.policy_repository import PolicyRepository
 from app.config import Settings
 from app.graphql.context import Context
-from app.graphql.schema import schema
-from app.http.authentication import authenticate, development_headers, token_verifier
+from app.graphql.schema import build_schema
+from app.http.authentication import authenticate, token_verifier
+from app.http.cors import allow_cross_origin
 from app.http.graphiql import graphiql_static
 from app.http.graphql_view import GraphQLView
+from app.http.observability import Observability
+from app.http.operations import operations_routes
+from app.http.readiness import Readiness
+from app.metrics import Metrics
+from app.request_record import RequestRecord
 from app.store.changes import InstanceChanges
 from app.store.cursors import CursorCodec
-from app.store.database import Database, connect, ensure_indexes
+from app.store.database import Database, connect, ensure_indexes, preparation_timeout
 from app.store.instances import InstanceStore
 from app.store.party_roles import PartyRoles
 
@@ -44,9 +50,13 @@ class Services:
 
     def context_for(self, request: Request) -> Context:
         """The context of one request: UNAUTHENTICATED without a valid token."""
+        caller = authenticate(request, self.verifier)
+        record: RequestRecord = request.state.request_record
+        record.caller = "org" if caller.is_service_owner else "user"
         return Context(
             settings=self.settings,
-            caller=authenticate(request, self.verifier),
+            caller=caller,
+            record=record,
             store=self.store,
             changes=self.changes,
             party_roles=self.party_roles,
@@ -76,26 +86,29 @@ def _cursor_secret(settings: Settings) -> bytes:
     return secrets.token_bytes(32)
 
 
-async def open_services(
-    settings: Settings, verifier: TokenVerifier, policies: PolicyRepository, seed: Seeder | None = None
-) -> Services:
-    database = connect(settings.mongodb_url, settings.mongodb_database)
-    await ensure_indexes(database)
-    changes = InstanceChanges(database)
-    recovered = await changes.flush_pending_events()
-    if recovered:
-        log.warning("recorded %d audit events of changes interrupted before they were recorded", recovered)
-    if seed is not None:
-        await seed(database)
+def open_services(settings: Settings, verifier: TokenVerifier, policies: PolicyRepository) -> Services:
+    """The services on the configured database; nothing is asked of the database yet."""
+    database = connect(settings.mongodb_url, settings.mongodb_database, timeout_ms=settings.mongodb_timeout_ms)
     return Services(
         settings=settings,
         database=database,
         store=InstanceStore(database, CursorCodec(_cursor_secret(settings))),
-        changes=changes,
+        changes=InstanceChanges(database),
         party_roles=PartyRoles(database),
         verifier=verifier,
         policies=policies,
     )
+
+
+async def prepare_database(services: Services, seed: Seeder | None) -> None:
+    """What the database needs before serving; each step is safe to repeat after a failure."""
+    with preparation_timeout():
+        await ensure_indexes(services.database)
+        recovered = await services.changes.flush_pending_events()
+        if recovered:
+            log.warning("recorded %d audit events of changes interrupted before they were recorded", recovered)
+        if seed is not None:
+            await seed(services.database)
 
 
 def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
@@ -106,25 +119,32 @@ def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services = await open_services(settings, verifier, policies, seed)
-        app.state.services = services
+        services = open_services(settings, verifier, policies)
+        readiness = Readiness(
+            services.database, lambda: prepare_database(services, seed), settings.readiness_timeout_ms
+        )
+        await readiness.start()
+        app.state.services, app.state.readiness = services, readiness
         try:
             yield
         finally:
+            # The server has let in-flight requests finish before it ends the lifespan.
+            await readiness.stop()
             await services.database.close()
+            log.info("stopped: the database client is closed")
 
-    async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "embedded": settings.embedded})
-
-    graphql: Any = GraphQLView(schema, graphql_ide="graphiql")
+    metrics = Metrics()
+    graphql: Any = GraphQLView(build_schema(settings), settings)
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            graphiql_static(),
-            Route("/healthz", health),
+            Route("/graphql", graphql),  # any method: the view answers 405 in GraphQL's shape
+            *([graphiql_static()] if settings.graphiql else []),
+            *operations_routes(),
         ],
+        middleware=[Middleware(Observability, metrics=metrics)],
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.graphiql_headers = development_headers(settings)
+    app.state.metrics = metrics
+    allow_cross_origin(app, settings.cors_origins)
     return app
