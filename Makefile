@@ -47,5 +47,6 @@ test: $(TEST_INSTALLED) $(AUDIT_INSTALLED)
 schema: $(SERVE_INSTALLED)
 	$(VENV)/bin/instance-gateway export-schema > schema.graphql
 
+# `make bench BENCH_ARGS="--scale 0.2"` for a quick look; `.venv/bin/python -m benchmarks --help` says more.
 bench: $(TEST_INSTALLED)
-	$(VENV)/bin/python benchmarks/bench_instances.py
+	$(VENV)/bin/python -m benchmarks $(BENCH_ARGS)

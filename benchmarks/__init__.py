@@ -1,0 +1,1 @@
+"""Performance measurements of the gateway: `python -m benchmarks` (see README.md here)."""

@@ -1,0 +1,105 @@
+"""The benchmark's tools (benchmarks/): the wire-protocol stub keeps what `instance-gateway import`
+writes and serves PyMongo's reads, and the queries measured are valid against the current schema.
+The benchmark itself is not run here (`make bench`)."""
+
+import socket
+import struct
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import bson
+import graphql
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.errors import OperationFailure
+
+from app.config import Settings
+from app.graphql.schema import build_schema
+from benchmarks.data import ORG, as_served, make_instances, write_ndjson
+from benchmarks.processes import gateway_env, import_instances, stub_process
+from benchmarks.queries import FRONTEND_PAGE, full_instance, full_page, leaves, top_level_fields
+
+
+@pytest.fixture(scope="module")
+def stub_url() -> Iterator[str]:
+    with stub_process() as url:
+        yield url
+
+
+async def test_the_stub_keeps_what_import_writes_and_serves_find_get_more_and_count(tmp_path: Path, stub_url: str):
+    instances = as_served(make_instances(300, seed=7))
+    ids = [i["id"] for i in instances]
+    data_file = write_ndjson(instances, tmp_path / "instances.ndjson")
+    env = gateway_env(stub_url, "imported")
+    assert import_instances(data_file, env, tmp_path) == f"imported {len(ids)} instances into imported.instances"
+    import_instances(data_file, env, tmp_path)  # upserts by id: still one of each, in the same order
+
+    client: AsyncMongoClient = AsyncMongoClient(stub_url, tz_aware=True, serverSelectionTimeoutMS=3000)
+    try:
+        collection = client["imported"]["instances"]
+        assert await collection.count_documents({"org": ORG}) == len(ids)
+        assert await collection.estimated_document_count() == len(ids)
+
+        # Every document in stored order, over a first batch and getMores; the filter is ignored.
+        everything = await collection.find({"org": "not evaluated"}, {"_id": 0, "id": 1}).batch_size(40).to_list(None)
+        assert [d["id"] for d in everything] == ids
+
+        page = await collection.find({}, {"_id": 0}).limit(120).to_list(None)
+        assert [d["id"] for d in page] == ids[:120]
+        assert "_id" not in page[0] and page[0]["appId"] == instances[0]["appId"]
+        assert isinstance(page[0]["lastChanged"], datetime) and page[0]["lastChanged"].tzinfo is not None
+
+        projected = await collection.find({}, {"_id": 0, "id": 1, "status.readStatus": 1}).limit(3).to_list(None)
+        assert [set(d) for d in projected] == [{"id", "status"}] * 3
+        assert set(await collection.find_one({}, {"data": 0, "process": 0})) == set(instances[0]) - {
+            "data",
+            "process",
+        } | {"_id"}
+
+        # An `id` filter picks, also within a top-level $and.
+        assert (await collection.find_one({"id": ids[7]}))["id"] == ids[7]
+        picked = await collection.find({"$and": [{"id": {"$in": [ids[3], ids[1], "absent"]}}, {"org": ORG}]}).to_list(
+            None
+        )
+        assert [d["id"] for d in picked] == [ids[3], ids[1]]
+        assert await collection.count_documents({"id": ids[5]}) == 1
+
+        cursor = collection.find({}).batch_size(10)
+        await cursor.next()
+        await cursor.close()  # killCursors
+
+        await collection.delete_one({"id": ids[0]})
+        assert await collection.count_documents({}) == len(ids) - 1
+        with pytest.raises(OperationFailure, match="no such command"):
+            await client["imported"].command("frobnicate")
+        with pytest.raises(OperationFailure, match="no update operators"):
+            await collection.update_one({"id": ids[1]}, {"$set": {"org": "x"}})
+    finally:
+        await client.close()
+
+
+def test_the_stub_answers_the_legacy_op_query_handshake(stub_url: str):
+    host, _, port = stub_url.removeprefix("mongodb://").rstrip("/").partition(":")
+    query = struct.pack("<i", 0) + b"admin.$cmd\x00" + struct.pack("<ii", 0, -1) + bson.encode({"isMaster": 1})
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(struct.pack("<iiii", 16 + len(query), 42, 0, 2004) + query)
+        length, _, response_to, opcode = struct.unpack("<iiii", connection.recv(16, socket.MSG_WAITALL))
+        reply = connection.recv(length - 16, socket.MSG_WAITALL)
+    assert (opcode, response_to, struct.unpack_from("<i", reply, 16)[0]) == (1, 42, 1)  # OP_REPLY, one document
+    hello = bson.decode(reply[20:])
+    assert hello["ok"] == 1 and hello["ismaster"] is True and hello["maxWireVersion"] >= 9
+
+
+@pytest.mark.parametrize("query", [full_page(), full_instance(), FRONTEND_PAGE], ids=["page", "instance", "frontend"])
+def test_the_measured_queries_are_valid_against_the_schema(query: str):
+    schema = graphql.build_schema(build_schema(Settings(_env_file=None)).as_str())
+    assert graphql.validate(schema, graphql.parse(query)) == []
+
+
+def test_the_full_selection_selects_every_instance_field():
+    instance = graphql.build_schema(build_schema(Settings(_env_file=None)).as_str()).get_type("Instance")
+    assert isinstance(instance, graphql.GraphQLObjectType)
+    assert top_level_fields(full_page()) == top_level_fields(full_instance()) == list(instance.fields)
+    assert leaves(full_page()) == leaves(full_instance()) > len(instance.fields)
+    assert top_level_fields(FRONTEND_PAGE) == ["id", "appId", "lastChanged", "process", "status", "data"]
