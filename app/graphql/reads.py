@@ -1,0 +1,67 @@
+"""What the root fields read, decided in one place for the resolvers and for the compiled
+execution (app/graphql/compiled/): the arguments, the caller's restriction, and only the
+stored fields that the selection reads."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from strawberry.types.nodes import Selection
+
+from app.errors import BadUserInput
+from app.graphql.context import Context
+from app.graphql.inputs import InstanceFilter, InstanceOrder, SortDirection, plain_data
+from app.graphql.selection import document_fields, selects, subfields
+from app.store.filters import check_instance_filter
+from app.store.instances import Document, Page
+from app.store.ordering import SortKey
+
+DEFAULT_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class InstancesRead:
+    instance_filter: Mapping[str, Any] | None  # the caller's filter, as the store compiles it
+    page: Page | None  # None when the selection needs no page
+
+
+async def read_instances(
+    context: Context,
+    selections: Sequence[Selection],
+    *,
+    filter: InstanceFilter | None = strawberry.UNSET,
+    order_by: list[InstanceOrder] | None = strawberry.UNSET,
+    first: int | None = DEFAULT_PAGE_SIZE,
+    after: str | None = strawberry.UNSET,
+) -> InstancesRead:
+    """The page that `instances(...)` with these arguments and the fields selected under it
+    (`selections`) answers with."""
+    first = DEFAULT_PAGE_SIZE if first is None else first
+    max_page_size = context.settings.max_page_size
+    if not 0 <= first <= max_page_size:
+        raise BadUserInput(f"`first` must be between 0 and {max_page_size}, got {first}")
+    instance_filter = (await context.access()).instance_filter(plain_data(filter))
+    check_instance_filter(instance_filter)
+    if not after and not any(selects(selections, name) for name in ("edges", "nodes", "pageInfo")):
+        return InstancesRead(instance_filter, None)
+    page = await context.store.find_page(
+        instance_filter=instance_filter,
+        restriction=await context.read_restriction(),
+        order=[SortKey(o.field.value, descending=o.direction is SortDirection.DESC) for o in order_by or []],
+        first=first,
+        after=after or None,
+        fields=document_fields(subfields(selections, "nodes") + subfields(selections, "edges", "node")),
+    )
+    return InstancesRead(instance_filter, page)
+
+
+async def count_instances(context: Context, instance_filter: Mapping[str, Any] | None) -> int:
+    return await context.store.count(instance_filter=instance_filter, restriction=await context.read_restriction())
+
+
+async def read_instance(context: Context, selections: Sequence[Selection], *, id: strawberry.ID) -> Document | None:
+    """The document that `instance(id)` answers with, if the caller may see it."""
+    return await context.store.get(
+        str(id), restriction=await context.read_restriction(), fields=document_fields(selections)
+    )
