@@ -46,6 +46,7 @@ test: $(TEST_INSTALLED) $(AUDIT_INSTALLED)
 
 schema: $(SERVE_INSTALLED)
 	$(VENV)/bin/instance-gateway export-schema > schema.graphql
+	$(VENV)/bin/instance-gateway export-openapi > openapi.json
 
 # `make bench BENCH_ARGS="--scale 0.2"` for a quick look; `.venv/bin/python -m benchmarks --help` says more.
 bench: $(TEST_INSTALLED)

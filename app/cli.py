@@ -1,4 +1,4 @@
-"""The `instance-gateway` command: serve, import, purge, export-schema, token."""
+"""The `instance-gateway` command: serve, import, purge, export-schema, export-openapi, token."""
 
 import argparse
 import asyncio
@@ -178,6 +178,13 @@ def _export_schema(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _export_openapi(args: argparse.Namespace, settings: Settings) -> int:
+    from app.rest.openapi import openapi_text
+
+    sys.stdout.write(openapi_text())
+    return 0
+
+
 def _token(args: argparse.Namespace, settings: Settings) -> int:
     from app.authorization.tokens import DEVELOPMENT_SECRET, mint_token
 
@@ -333,6 +340,16 @@ def _parser() -> argparse.ArgumentParser:
         "  instance-gateway export-schema > schema.graphql",
     )
     export.set_defaults(run=_export_schema)
+
+    export_openapi = _command(
+        commands,
+        "export-openapi",
+        "print the OpenAPI 3.1 document of the REST endpoints (Altinn Storage's calls) to standard output",
+        "The document the gateway serves at /storage/api/v1/openapi.json, for clients and code\n"
+        "generators. It takes no arguments.",
+        "  instance-gateway export-openapi > openapi.json",
+    )
+    export_openapi.set_defaults(run=_export_openapi)
 
     token = _command(
         commands,

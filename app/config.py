@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     max_page_size: int = Field(1000, ge=100)  # `first`; not below its default, 100
     max_filter_list: int = Field(1000, ge=1)  # values in one input list: `in`, `nin`, `or`, ...
     document_cache_size: int = Field(256, ge=0)  # parsed and validated query documents kept; 0: none
+    # Queries answered by compiled plans (app/graphql/compiled/); false: the general executor answers all.
+    compiled_execution: bool = True
 
     # What is exposed: switch both off in production if nobody explores the API.
     introspection: bool = True

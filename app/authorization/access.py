@@ -140,6 +140,12 @@ class Access:
         return conditions
 
 
+def check_audit_trail(caller: Caller, *, instance_id: str, org: str) -> None:
+    """An instance's audit trail is its app owner's only: FORBIDDEN for anyone else."""
+    if not caller.is_service_owner or caller.org != org.lower():
+        raise Forbidden(f"the audit trail of {instance_id} is shown to its app owner {org} only")
+
+
 def resource_state(org: str, app: str, instance: Mapping[str, Any]) -> ResourceState:
     process = instance.get("process") or {}
     task = (process.get("currentTask") or {}).get("elementId")

@@ -27,6 +27,7 @@ from app.http.operations import operations_routes
 from app.http.readiness import Readiness
 from app.metrics import Metrics
 from app.request_record import RequestRecord
+from app.rest.routes import rest_routes
 from app.store.changes import InstanceChanges
 from app.store.cursors import CursorCodec
 from app.store.database import Database, connect, ensure_indexes, preparation_timeout
@@ -140,6 +141,7 @@ def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
             Route("/graphql", graphql),  # any method: the view answers 405 in GraphQL's shape
             *([graphiql_static()] if settings.graphiql else []),
             *operations_routes(),
+            *rest_routes(),  # Altinn Storage's own REST calls
         ],
         middleware=[Middleware(Observability, metrics=metrics)],
         lifespan=lifespan,

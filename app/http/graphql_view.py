@@ -4,6 +4,7 @@ a GraphQL error with a code, never plain text), in either media type of GraphQL 
 
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
@@ -76,6 +77,12 @@ class GraphQLView(GraphQL[Context, None]):
         except GatewayError as error:
             status_code = 401 if error.code == "UNAUTHENTICATED" else 400
             return error_response(status_code, error.message, error.code, media_type=media_type)
+
+    def encode_json(self, data: object) -> str | bytes:
+        try:
+            return orjson.dumps(data)
+        except TypeError:  # a string that is not valid UTF-8 (a lone surrogate), say, in an error message
+            return super().encode_json(data)
 
     def parse_json(self, data: str | bytes) -> dict[str, Any]:
         try:

@@ -18,6 +18,11 @@ from app.errors import BadUserInput
 _SIGNATURE_BYTES = 16
 
 
+class InvalidCursor(BadUserInput):
+    """A cursor this gateway did not issue, or issued for another query; the REST edge names
+    its own parameter (continuationToken) for it."""
+
+
 class CursorCodec:
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
@@ -31,15 +36,15 @@ class CursorCodec:
         try:
             token = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         except (ValueError, TypeError):
-            raise BadUserInput("the `after` cursor is not a cursor this gateway issued") from None
+            raise InvalidCursor("the `after` cursor is not a cursor this gateway issued") from None
         payload, signature = token[:-_SIGNATURE_BYTES], token[-_SIGNATURE_BYTES:]
         # The decoder skips stray characters and padding bits: only the exact text issued counts.
         issued = base64.urlsafe_b64encode(token).decode().rstrip("=") == cursor
         if not issued or not hmac.compare_digest(signature, self._sign(payload)):
-            raise BadUserInput("the `after` cursor is not a cursor this gateway issued")
+            raise InvalidCursor("the `after` cursor is not a cursor this gateway issued")
         cursor_fingerprint, values, last_id = json.loads(payload)
         if cursor_fingerprint != fingerprint or len(values) != key_count:
-            raise BadUserInput(
+            raise InvalidCursor(
                 "the `after` cursor belongs to another query: page with the same filter and orderBy that produced it"
             )
         return [_decode_value(v) for v in values], last_id

@@ -1,9 +1,9 @@
 from collections.abc import Mapping
-from typing import Any
+from typing import ClassVar
 
 import strawberry
 
-from app.graphql.types.values import text
+from app.graphql.types.values import Stored, read_document, text
 
 
 @strawberry.type(description="URLs of the same resource in the App API and the Platform Storage API.")
@@ -11,30 +11,17 @@ class ResourceLinks:
     apps: str | None
     platform: str | None
 
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> "ResourceLinks":
-        return cls(apps=text(doc.get("apps")), platform=text(doc.get("platform")))
+    STORED: ClassVar[Mapping[str, Stored]] = {"apps": Stored("apps", text), "platform": Stored("platform", text)}
+    from_document = classmethod(read_document)
 
 
 @strawberry.type(description="A free-form key and value.")
 class KeyValue:
+    """Stored as a JSON object's entries (e.g. presentationTexts, see Entries) or as a list of
+    {key, value} objects (e.g. a data element's metadata, see Each)."""
+
     key: str
     value: str | None
 
-    @classmethod
-    def from_dict(cls, value: Any) -> list["KeyValue"]:
-        """Key/value texts stored as a JSON object, e.g. presentationTexts."""
-        if not isinstance(value, dict):
-            return []
-        return [cls(key=str(k), value=text(v)) for k, v in value.items()]
-
-    @classmethod
-    def from_pairs(cls, value: Any) -> list["KeyValue"]:
-        """Key/value texts stored as a list of {key, value}, e.g. a data element's metadata."""
-        if not isinstance(value, list):
-            return []
-        return [
-            cls(key=str(pair.get("key")), value=text(pair.get("value")))
-            for pair in value
-            if isinstance(pair, dict) and pair.get("key") is not None
-        ]
+    STORED: ClassVar[Mapping[str, Stored]] = {"key": Stored("key", str), "value": Stored("value", text)}
+    from_document = classmethod(read_document)

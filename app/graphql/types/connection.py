@@ -4,6 +4,7 @@ from typing import Any
 import strawberry
 
 from app.graphql.context import Info
+from app.graphql.reads import InstancesRead, count_instances
 from app.graphql.types.instance import Instance
 
 
@@ -28,7 +29,22 @@ class InstanceConnection:
 
     @strawberry.field(description="How many instances match in all, counted only when selected.")
     async def total_count(self, info: Info) -> int:
-        return await info.context.store.count(
-            instance_filter=self.instance_filter,
-            restriction=await info.context.read_restriction(),
+        return await count_instances(info.context, self.instance_filter)
+
+    @classmethod
+    def of(cls, read: InstancesRead) -> "InstanceConnection":
+        if read.page is None:
+            return cls(
+                page_info=PageInfo(has_next_page=False, end_cursor=None),
+                edges=[],
+                nodes=[],
+                instance_filter=read.instance_filter,
+            )
+        page = read.page
+        nodes = [Instance.from_document(d) for d in page.documents]
+        return cls(
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.cursors[-1] if page.cursors else None),
+            edges=[InstanceEdge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
+            nodes=nodes,
+            instance_filter=read.instance_filter,
         )

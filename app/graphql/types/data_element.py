@@ -1,17 +1,19 @@
 from collections.abc import Mapping
 from enum import Enum
-from typing import Any
+from typing import ClassVar
 
 import strawberry
 
 from app.graphql.scalars import DateTime
 from app.graphql.types.common import KeyValue, ResourceLinks
 from app.graphql.types.values import (
-    each,
-    enum_member,
-    flag,
+    Each,
+    EnumOf,
+    Flag,
+    Nested,
+    Stored,
     integer,
-    nested,
+    read_document,
     text,
     texts,
     timestamp,
@@ -31,12 +33,11 @@ class DeleteStatus:
     is_hard_deleted: bool
     hard_deleted: DateTime | None
 
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> "DeleteStatus":
-        return cls(
-            is_hard_deleted=flag(doc.get("isHardDeleted"), False),
-            hard_deleted=timestamp(doc.get("hardDeleted")),
-        )
+    STORED: ClassVar[Mapping[str, Stored]] = {
+        "is_hard_deleted": Stored("isHardDeleted", Flag(False)),
+        "hard_deleted": Stored("hardDeleted", timestamp),
+    }
+    from_document = classmethod(read_document)
 
 
 @strawberry.type(description="A typed reference from a data element to something else.")
@@ -45,13 +46,12 @@ class Reference:
     relation: str | None
     value_type: str | None
 
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> "Reference":
-        return cls(
-            value=text(doc.get("value")),
-            relation=text(doc.get("relation")),
-            value_type=text(doc.get("valueType")),
-        )
+    STORED: ClassVar[Mapping[str, Stored]] = {
+        "value": Stored("value", text),
+        "relation": Stored("relation", text),
+        "value_type": Stored("valueType", text),
+    }
+    from_document = classmethod(read_document)
 
 
 @strawberry.type(description="A form, attachment or other data file of an instance.")
@@ -79,29 +79,28 @@ class DataElement:
     last_changed: DateTime | None
     last_changed_by: str | None
 
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> "DataElement":
-        return cls(
-            id=text(doc.get("id")),
-            instance_guid=text(doc.get("instanceGuid")),
-            data_type=text(doc.get("dataType")),
-            filename=text(doc.get("filename")),
-            content_type=text(doc.get("contentType")),
-            blob_storage_path=text(doc.get("blobStoragePath")),
-            self_links=nested(doc.get("selfLinks"), ResourceLinks.from_document),
-            size=integer(doc.get("size")),
-            content_hash=text(doc.get("contentHash")),
-            locked=flag(doc.get("locked"), False),
-            refs=texts(doc.get("refs")),
-            is_read=flag(doc.get("isRead"), True),
-            tags=texts(doc.get("tags")),
-            user_defined_metadata=KeyValue.from_pairs(doc.get("userDefinedMetadata")),
-            metadata=KeyValue.from_pairs(doc.get("metadata")),
-            delete_status=nested(doc.get("deleteStatus"), DeleteStatus.from_document),
-            file_scan_result=enum_member(FileScanResult, doc.get("fileScanResult"), FileScanResult.NOT_APPLICABLE),
-            references=each(doc.get("references"), Reference.from_document),
-            created=timestamp(doc.get("created")),
-            created_by=text(doc.get("createdBy")),
-            last_changed=timestamp(doc.get("lastChanged")),
-            last_changed_by=text(doc.get("lastChangedBy")),
-        )
+    STORED: ClassVar[Mapping[str, Stored]] = {
+        "id": Stored("id", text),
+        "instance_guid": Stored("instanceGuid", text),
+        "data_type": Stored("dataType", text),
+        "filename": Stored("filename", text),
+        "content_type": Stored("contentType", text),
+        "blob_storage_path": Stored("blobStoragePath", text),
+        "self_links": Stored("selfLinks", Nested(ResourceLinks)),
+        "size": Stored("size", integer),
+        "content_hash": Stored("contentHash", text),
+        "locked": Stored("locked", Flag(False)),
+        "refs": Stored("refs", texts),
+        "is_read": Stored("isRead", Flag(True)),
+        "tags": Stored("tags", texts),
+        "user_defined_metadata": Stored("userDefinedMetadata", Each(KeyValue, needs="key")),
+        "metadata": Stored("metadata", Each(KeyValue, needs="key")),
+        "delete_status": Stored("deleteStatus", Nested(DeleteStatus)),
+        "file_scan_result": Stored("fileScanResult", EnumOf(FileScanResult, FileScanResult.NOT_APPLICABLE)),
+        "references": Stored("references", Each(Reference)),
+        "created": Stored("created", timestamp),
+        "created_by": Stored("createdBy", text),
+        "last_changed": Stored("lastChanged", timestamp),
+        "last_changed_by": Stored("lastChangedBy", text),
+    }
+    from_document = classmethod(read_document)

@@ -1,11 +1,11 @@
 from collections.abc import Mapping
-from typing import Any
+from typing import ClassVar
 
 import strawberry
 
 from app.graphql.scalars import DateTime
 from app.graphql.types.process import ProcessState
-from app.graphql.types.values import integer, mapping, nested, text, timestamp
+from app.graphql.types.values import Always, Nested, Stored, integer, read_document, text, timestamp
 
 
 @strawberry.type(description="Who made a change.")
@@ -19,18 +19,17 @@ class PlatformUser:
     system_user_owner_org_no: str | None
     system_user_name: str | None
 
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> "PlatformUser":
-        return cls(
-            user_id=text(doc.get("userId")),
-            org_id=text(doc.get("orgId")),
-            authentication_level=integer(doc.get("authenticationLevel")),
-            end_user_system_id=text(doc.get("endUserSystemId")),
-            national_identity_number=text(doc.get("nationalIdentityNumber")),
-            system_user_id=text(doc.get("systemUserId")),
-            system_user_owner_org_no=text(doc.get("systemUserOwnerOrgNo")),
-            system_user_name=text(doc.get("systemUserName")),
-        )
+    STORED: ClassVar[Mapping[str, Stored]] = {
+        "user_id": Stored("userId", text),
+        "org_id": Stored("orgId", text),
+        "authentication_level": Stored("authenticationLevel", integer),
+        "end_user_system_id": Stored("endUserSystemId", text),
+        "national_identity_number": Stored("nationalIdentityNumber", text),
+        "system_user_id": Stored("systemUserId", text),
+        "system_user_owner_org_no": Stored("systemUserOwnerOrgNo", text),
+        "system_user_name": Stored("systemUserName", text),
+    }
+    from_document = classmethod(read_document)
 
 
 @strawberry.type(description="One change of an instance, as the audit trail records it.")
@@ -47,16 +46,15 @@ class InstanceEvent:
     process_info: ProcessState | None = strawberry.field(description="The process state when the change was made.")
     additional_info: str | None
 
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> "InstanceEvent":
-        return cls(
-            id=text(doc.get("id")),
-            instance_id=text(doc.get("instanceId")),
-            data_id=text(doc.get("dataId")),
-            created=timestamp(doc.get("created")),
-            event_type=text(doc.get("eventType")),
-            instance_owner_party_id=text(doc.get("instanceOwnerPartyId")),
-            user=PlatformUser.from_document(mapping(doc.get("user"))),
-            process_info=nested(doc.get("processInfo"), ProcessState.from_document),
-            additional_info=text(doc.get("additionalInfo")),
-        )
+    STORED: ClassVar[Mapping[str, Stored]] = {
+        "id": Stored("id", text),
+        "instance_id": Stored("instanceId", text),
+        "data_id": Stored("dataId", text),
+        "created": Stored("created", timestamp),
+        "event_type": Stored("eventType", text),
+        "instance_owner_party_id": Stored("instanceOwnerPartyId", text),
+        "user": Stored("user", Always(PlatformUser)),
+        "process_info": Stored("processInfo", Nested(ProcessState)),
+        "additional_info": Stored("additionalInfo", text),
+    }
+    from_document = classmethod(read_document)

@@ -1,9 +1,9 @@
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import strawberry
 
-from app.errors import Forbidden
+from app.authorization.access import check_audit_trail
 from app.graphql.context import Info
 from app.graphql.inputs import DataElementFilter, plain_data
 from app.graphql.scalars import DateTime
@@ -12,8 +12,27 @@ from app.graphql.types.data_element import DataElement
 from app.graphql.types.event import InstanceEvent
 from app.graphql.types.process import ProcessState
 from app.graphql.types.status import CompleteConfirmation, InstanceStatus
-from app.graphql.types.values import each, mapping, nested, text, timestamp
+from app.graphql.types.values import (
+    Always,
+    Each,
+    Entries,
+    Nested,
+    Stored,
+    read_document,
+    required_text,
+    text,
+    timestamp,
+)
 from app.store.elements import matching_elements
+
+
+def stored_elements(value: Any) -> list[Mapping[str, Any]]:
+    """The data elements of an instance: the objects in its `data`."""
+    return [e for e in value or [] if isinstance(e, dict)]
+
+
+def guid_of(instance_id: str) -> str:
+    return instance_id.rpartition("/")[2]
 
 
 @strawberry.type(description="Who the instance belongs to.")
@@ -24,15 +43,14 @@ class InstanceOwner:
     username: str | None
     external_identifier: str | None
 
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> "InstanceOwner":
-        return cls(
-            party_id=text(doc.get("partyId")),
-            person_number=text(doc.get("personNumber")),
-            organisation_number=text(doc.get("organisationNumber")),
-            username=text(doc.get("username")),
-            external_identifier=text(doc.get("externalIdentifier")),
-        )
+    STORED: ClassVar[Mapping[str, Stored]] = {
+        "party_id": Stored("partyId", text),
+        "person_number": Stored("personNumber", text),
+        "organisation_number": Stored("organisationNumber", text),
+        "username": Stored("username", text),
+        "external_identifier": Stored("externalIdentifier", text),
+    }
+    from_document = classmethod(read_document)
 
 
 @strawberry.type(description="One interaction between an app user and an app owner.")
@@ -55,9 +73,30 @@ class Instance:
     last_changed_by: str | None = strawberry.field(description="A user id, or an org number.")
     stored_data: strawberry.Private[list[Mapping[str, Any]]]
 
+    STORED: ClassVar[Mapping[str, Stored]] = {
+        "id": Stored("id", str, missing=""),
+        "instance_owner": Stored("instanceOwner", Always(InstanceOwner)),
+        "app_id": Stored("appId", required_text),
+        "org": Stored("org", required_text),
+        "self_links": Stored("selfLinks", Nested(ResourceLinks)),
+        "due_before": Stored("dueBefore", timestamp),
+        "visible_after": Stored("visibleAfter", timestamp),
+        "process": Stored("process", Nested(ProcessState)),
+        "status": Stored("status", Always(InstanceStatus)),
+        "complete_confirmations": Stored("completeConfirmations", Each(CompleteConfirmation)),
+        "presentation_texts": Stored("presentationTexts", Entries(KeyValue)),
+        "data_values": Stored("dataValues", Entries(KeyValue)),
+        "created": Stored("created", timestamp),
+        "created_by": Stored("createdBy", text),
+        "last_changed": Stored("lastChanged", timestamp),
+        "last_changed_by": Stored("lastChangedBy", text),
+        "stored_data": Stored("data", stored_elements),
+    }
+    from_document = classmethod(read_document)
+
     @strawberry.field(description="The instance's own id, the part of `id` after the '/'.")
     def instance_guid(self) -> str:
-        return self.id.rpartition("/")[2]
+        return guid_of(self.id)
 
     @strawberry.field(description="Data elements in stored order, those matching `filter` if given.")
     async def data(self, info: Info, filter: DataElementFilter | None = strawberry.UNSET) -> list[DataElement]:
@@ -70,29 +109,5 @@ class Instance:
         description="The audit trail, oldest first; the app owner's only: null, with FORBIDDEN, for anyone else."
     )
     async def events(self, info: Info) -> list[InstanceEvent] | None:
-        caller = info.context.caller
-        if not caller.is_service_owner or caller.org != self.org.lower():
-            raise Forbidden(f"the audit trail of {self.id} is shown to its app owner {self.org} only")
+        check_audit_trail(info.context.caller, instance_id=self.id, org=self.org)
         return [InstanceEvent.from_document(e) for e in await info.context.events.load(str(self.id))]
-
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> "Instance":
-        return cls(
-            id=strawberry.ID(str(doc.get("id", ""))),
-            instance_owner=InstanceOwner.from_document(mapping(doc.get("instanceOwner"))),
-            app_id=text(doc.get("appId")) or "",
-            org=text(doc.get("org")) or "",
-            self_links=nested(doc.get("selfLinks"), ResourceLinks.from_document),
-            due_before=timestamp(doc.get("dueBefore")),
-            visible_after=timestamp(doc.get("visibleAfter")),
-            process=nested(doc.get("process"), ProcessState.from_document),
-            status=InstanceStatus.from_document(mapping(doc.get("status"))),
-            complete_confirmations=each(doc.get("completeConfirmations"), CompleteConfirmation.from_document),
-            presentation_texts=KeyValue.from_dict(doc.get("presentationTexts")),
-            data_values=KeyValue.from_dict(doc.get("dataValues")),
-            created=timestamp(doc.get("created")),
-            created_by=text(doc.get("createdBy")),
-            last_changed=timestamp(doc.get("lastChanged")),
-            last_changed_by=text(doc.get("lastChangedBy")),
-            stored_data=[e for e in doc.get("data") or [] if isinstance(e, dict)],
-        )

@@ -1,10 +1,10 @@
 from collections.abc import Mapping
-from typing import Any
+from typing import ClassVar
 
 import strawberry
 
 from app.graphql.scalars import DateTime
-from app.graphql.types.values import flag, integer, nested, text, timestamp
+from app.graphql.types.values import Flag, Nested, Stored, integer, read_document, text, timestamp
 
 
 @strawberry.type(description="When the task was last validated (obsolete, kept in old documents).")
@@ -12,12 +12,11 @@ class ValidationStatus:
     timestamp: DateTime | None
     can_complete_task: bool
 
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> "ValidationStatus":
-        return cls(
-            timestamp=timestamp(doc.get("timestamp")),
-            can_complete_task=flag(doc.get("canCompleteTask"), False),
-        )
+    STORED: ClassVar[Mapping[str, Stored]] = {
+        "timestamp": Stored("timestamp", timestamp),
+        "can_complete_task": Stored("canCompleteTask", Flag(False)),
+    }
+    from_document = classmethod(read_document)
 
 
 @strawberry.type(description="The current step of the process.")
@@ -33,18 +32,17 @@ class ProcessElementInfo:
     validated: ValidationStatus | None
     flow_type: str | None
 
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> "ProcessElementInfo":
-        return cls(
-            flow=integer(doc.get("flow")),
-            started=timestamp(doc.get("started")),
-            element_id=text(doc.get("elementId")),
-            name=text(doc.get("name")),
-            altinn_task_type=text(doc.get("altinnTaskType")),
-            ended=timestamp(doc.get("ended")),
-            validated=nested(doc.get("validated"), ValidationStatus.from_document),
-            flow_type=text(doc.get("flowType")),
-        )
+    STORED: ClassVar[Mapping[str, Stored]] = {
+        "flow": Stored("flow", integer),
+        "started": Stored("started", timestamp),
+        "element_id": Stored("elementId", text),
+        "name": Stored("name", text),
+        "altinn_task_type": Stored("altinnTaskType", text),
+        "ended": Stored("ended", timestamp),
+        "validated": Stored("validated", Nested(ValidationStatus)),
+        "flow_type": Stored("flowType", text),
+    }
+    from_document = classmethod(read_document)
 
 
 @strawberry.type(description="Where the instance is in its process.")
@@ -55,12 +53,11 @@ class ProcessState:
     ended: DateTime | None
     end_event: str | None
 
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> "ProcessState":
-        return cls(
-            started=timestamp(doc.get("started")),
-            start_event=text(doc.get("startEvent")),
-            current_task=nested(doc.get("currentTask"), ProcessElementInfo.from_document),
-            ended=timestamp(doc.get("ended")),
-            end_event=text(doc.get("endEvent")),
-        )
+    STORED: ClassVar[Mapping[str, Stored]] = {
+        "started": Stored("started", timestamp),
+        "start_event": Stored("startEvent", text),
+        "current_task": Stored("currentTask", Nested(ProcessElementInfo)),
+        "ended": Stored("ended", timestamp),
+        "end_event": Stored("endEvent", text),
+    }
+    from_document = classmethod(read_document)

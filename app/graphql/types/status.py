@@ -1,11 +1,11 @@
 from collections.abc import Mapping
 from enum import Enum
-from typing import Any
+from typing import ClassVar
 
 import strawberry
 
 from app.graphql.scalars import DateTime
-from app.graphql.types.values import enum_member, flag, nested, text, timestamp
+from app.graphql.types.values import EnumOf, Flag, Nested, Stored, read_document, text, timestamp
 
 MESSAGE_BOX_LABEL_LIMIT = 25
 MESSAGE_BOX_LABEL_KEEP = 22
@@ -18,20 +18,27 @@ class ReadStatus(Enum):
     UPDATED_SINCE_LAST_REVIEW = "UpdatedSinceLastReview"
 
 
+def shortened_label(label: str | None) -> str | None:
+    """The label as the message box shows it."""
+    if label is None or len(label) <= MESSAGE_BOX_LABEL_LIMIT:
+        return label
+    return label[:MESSAGE_BOX_LABEL_KEEP] + "..."
+
+
 @strawberry.type(description="Status text for the message box and the receipt, set by the app owner.")
 class Substatus:
     label: str | None
     description: str | None
 
+    STORED: ClassVar[Mapping[str, Stored]] = {
+        "label": Stored("label", text),
+        "description": Stored("description", text),
+    }
+    from_document = classmethod(read_document)
+
     @strawberry.field(description="The label as the message box shows it: over 25 characters, the first 22 and '...'.")
     def message_box_label(self) -> str | None:
-        if self.label is None or len(self.label) <= MESSAGE_BOX_LABEL_LIMIT:
-            return self.label
-        return self.label[:MESSAGE_BOX_LABEL_KEEP] + "..."
-
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> "Substatus":
-        return cls(label=text(doc.get("label")), description=text(doc.get("description")))
+        return shortened_label(self.label)
 
 
 @strawberry.type(description="A summary of the instance's state; absent in old documents, then all false.")
@@ -45,18 +52,17 @@ class InstanceStatus:
     read_status: ReadStatus
     substatus: Substatus | None
 
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> "InstanceStatus":
-        return cls(
-            is_archived=flag(doc.get("isArchived"), False),
-            is_soft_deleted=flag(doc.get("isSoftDeleted"), False),
-            is_hard_deleted=flag(doc.get("isHardDeleted"), False),
-            archived=timestamp(doc.get("archived")),
-            soft_deleted=timestamp(doc.get("softDeleted")),
-            hard_deleted=timestamp(doc.get("hardDeleted")),
-            read_status=enum_member(ReadStatus, doc.get("readStatus"), ReadStatus.UNREAD),
-            substatus=nested(doc.get("substatus"), Substatus.from_document),
-        )
+    STORED: ClassVar[Mapping[str, Stored]] = {
+        "is_archived": Stored("isArchived", Flag(False)),
+        "is_soft_deleted": Stored("isSoftDeleted", Flag(False)),
+        "is_hard_deleted": Stored("isHardDeleted", Flag(False)),
+        "archived": Stored("archived", timestamp),
+        "soft_deleted": Stored("softDeleted", timestamp),
+        "hard_deleted": Stored("hardDeleted", timestamp),
+        "read_status": Stored("readStatus", EnumOf(ReadStatus, ReadStatus.UNREAD)),
+        "substatus": Stored("substatus", Nested(Substatus)),
+    }
+    from_document = classmethod(read_document)
 
 
 @strawberry.type(description="A stakeholder's word that it no longer needs the instance.")
@@ -64,9 +70,8 @@ class CompleteConfirmation:
     stakeholder_id: str | None
     confirmed_on: DateTime | None
 
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> "CompleteConfirmation":
-        return cls(
-            stakeholder_id=text(doc.get("stakeholderId")),
-            confirmed_on=timestamp(doc.get("confirmedOn")),
-        )
+    STORED: ClassVar[Mapping[str, Stored]] = {
+        "stakeholder_id": Stored("stakeholderId", text),
+        "confirmed_on": Stored("confirmedOn", timestamp),
+    }
+    from_document = classmethod(read_document)
