@@ -227,6 +227,11 @@ def _command(commands: Any, name: str, summary: str, details: str, examples: str
     )
 
 
+def _paths_option(command: argparse.ArgumentParser, flag: str, what: str) -> None:
+    """An option naming files or folders, given once per path."""
+    command.add_argument(flag, action="append", default=[], type=Path, metavar="PATH", help=f"{what}; repeat for more")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="instance-gateway",
@@ -258,22 +263,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="load the built-in demo data set (app/demo: instances and party roles) into the embedded store",
     )
-    serve.add_argument(
-        "--load",
-        action="append",
-        default=[],
-        type=Path,
-        metavar="PATH",
-        help=f"instances to load into the embedded store: {INSTANCE_FILES}; repeat for more",
-    )
-    serve.add_argument(
+    _paths_option(serve, "--load", f"instances to load into the embedded store: {INSTANCE_FILES}")
+    _paths_option(
+        serve,
         "--load-roles",
-        action="append",
-        default=[],
-        type=Path,
-        metavar="PATH",
-        help=f"party roles (who may act for which party) to load into the embedded store: {ROLE_FILES}; "
-        "repeat for more",
+        f"party roles (who may act for which party) to load into the embedded store: {ROLE_FILES}",
     )
     serve.set_defaults(run=_serve)
 
@@ -298,14 +292,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help=f"instances to upsert: {INSTANCE_FILES} (optional when --roles is given)",
     )
-    importing.add_argument(
-        "--roles",
-        action="append",
-        default=[],
-        type=Path,
-        metavar="PATH",
-        help=f"party roles (who may act for which party) to upsert: {ROLE_FILES}; repeat for more",
-    )
+    _paths_option(importing, "--roles", f"party roles (who may act for which party) to upsert: {ROLE_FILES}")
     importing.set_defaults(run=_import)
 
     purge = _command(
