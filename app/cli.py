@@ -31,7 +31,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.authorization.policy import PolicyError
     from app.http.app import create_app
     from app.http.authentication import ConfigurationError
-    from app.http.server import http_protocol
+    from app.http.server import server_protocols
     from app.logs import LOG_CONFIG
     from app.store.writes import write_all
 
@@ -70,7 +70,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         log_config=LOG_CONFIG,
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_timeout_s,
-        http=http_protocol(settings),  # h11 with timeouts for slow clients, no smuggling
+        **server_protocols(settings),  # h11 with timeouts for slow clients, no smuggling; WebSocket
     )
     return 0
 

@@ -1,38 +1,86 @@
-"""A real gateway server for tests that need one: uvicorn with the protocol `instance-gateway
+"""A real gateway server for tests that need one: uvicorn with the protocols `instance-gateway
 serve` uses, on a free port of 127.0.0.1, in a thread of the test process."""
 
+import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
 
 from app.config import Settings
 from app.http.app import create_app
-from app.http.server import http_protocol
+from app.http.server import server_protocols
+from app.store.database import Database
+from app.store.documents import normalize_instance
+from app.store.writes import write_all
 from tests.conftest import TEST_SECRET
 
 
+@dataclass
+class LiveGateway:
+    host: str
+    port: int
+    app: Any
+    loop: asyncio.AbstractEventLoop  # the server's; its database calls must run there
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.host, self.port))
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/graphql"
+
+    @property
+    def database(self) -> Database:
+        return self.app.state.services.database
+
+    async def on_server(self, work: Coroutine[Any, Any, Any]) -> Any:
+        """Run `work` on the server's event loop (the embedded store lives there)."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self.loop))
+
+    async def subscribers(self, count: int, timeout: float = 10) -> None:
+        """Wait until the gateway's change hub has `count` subscribers."""
+        deadline = time.monotonic() + timeout
+        while self.app.state.services.live.subscriber_count != count:
+            assert time.monotonic() < deadline, f"{self.app.state.services.live.subscriber_count} subscribers"
+            await asyncio.sleep(0.01)
+
+
 @contextlib.contextmanager
-def live_gateway(**settings: Any) -> Iterator[tuple[str, int]]:
-    """The gateway on the embedded store with these settings; yields its (host, port)."""
+def live_gateway(
+    instances: Sequence[dict[str, Any]] = (), roles: Sequence[dict[str, Any]] = (), **settings: Any
+) -> Iterator[LiveGateway]:
+    """The gateway with these settings (the embedded store unless they name a MongoDB),
+    holding these documents; yields where it listens."""
     config = Settings(_env_file=None, **{"jwt_secret": TEST_SECRET, **settings})
+    documents = [normalize_instance(d) for d in instances]
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def seed(database: Database) -> None:
+        loops.append(asyncio.get_running_loop())
+        await write_all(database, documents, list(roles))
+
+    app = create_app(config, seed=seed)
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config), host="127.0.0.1", port=0, http=http_protocol(config), log_config=None, lifespan="on"
-        )
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on", **server_protocols(config))
     )
     thread = threading.Thread(target=server.run, name="live-gateway")
     thread.start()
     try:
         deadline = time.monotonic() + 20
-        while not server.started:
+        while not (server.started and loops):
             assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
             time.sleep(0.02)
         host, port = server.servers[0].sockets[0].getsockname()[:2]
-        yield host, port
+        yield LiveGateway(host, port, app, loops[0])
     finally:
         server.should_exit = True
         thread.join(timeout=20)

@@ -25,8 +25,8 @@ Address = tuple[str, int]
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Address]:
-    with live_gateway(request_head_timeout_s=HEAD_TIMEOUT, request_body_timeout_s=BODY_TIMEOUT) as address:
-        yield address
+    with live_gateway(request_head_timeout_s=HEAD_TIMEOUT, request_body_timeout_s=BODY_TIMEOUT) as gateway:
+        yield gateway.host, gateway.port
 
 
 def _received_until_closed(sock: socket.socket) -> tuple[bytes, float]:

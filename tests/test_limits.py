@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import pytest
+from starlette.routing import Route
 
 from app.config import Settings
 from app.graphql.document_cache import MAX_CACHED_QUERY_CHARS
@@ -182,7 +183,7 @@ async def test_introspection_switched_off_is_forbidden_with_a_clear_message(gate
 
 def schema_of(gw):
     app = gw.http._transport.app
-    (route,) = [r for r in app.routes if getattr(r, "path", None) == "/graphql"]
+    (route,) = [r for r in app.routes if isinstance(r, Route) and r.path == "/graphql"]
     return route.endpoint.schema
 
 

@@ -1,6 +1,8 @@
 """What every resolver may read: the caller, the store, and in one place what the caller
 may see (`read_restriction`) and do (`actions`)."""
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,6 +19,7 @@ from app.request_record import RequestRecord
 from app.store.changes import InstanceChanges
 from app.store.instances import InstanceStore
 from app.store.party_roles import PartyRoles
+from app.subscriptions.hub import ChangeHub
 from app.timestamps import utc_now
 
 
@@ -29,6 +32,9 @@ class Context:
     party_roles: PartyRoles
     policies: PolicyRepository
     record: RequestRecord  # what the request log and metrics report of it
+    live: ChangeHub | None = None  # subscriptions' changes; None where they are not served
+    # Over a WebSocket: called when a subscriber falls too far behind, with the reason.
+    subscriber_overflow: Callable[[str], None] | None = None
     now: datetime = field(default_factory=utc_now)
     _access: Access | None = None
     _read_restriction: dict[str, Any] | None = None
@@ -40,6 +46,11 @@ class Context:
             return [trail[i] for i in instance_ids]
 
         self.events = DataLoader(load_fn=load_events)
+
+    def for_event(self) -> "Context":
+        """The context of one subscription event: the same caller and access, this moment's
+        clock and fresh loaders, as the audit trail may have grown since the last one."""
+        return dataclasses.replace(self, now=utc_now(), _read_restriction=None)
 
     async def access(self) -> Access:
         if self._access is None:

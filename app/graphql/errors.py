@@ -4,10 +4,12 @@ codes go to the request's record for its log line and the metrics."""
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
+from strawberry.types.execution import PreExecutionError
 
 from app.errors import GatewayError
 from app.request_record import RequestRecord
@@ -17,12 +19,12 @@ log = logging.getLogger("instance_gateway")
 INTERNAL_MESSAGE = "Internal server error; it has been logged."
 
 
-def _with_code(error: GraphQLError, request_id: str) -> GraphQLError:
+def _with_code(error: GraphQLError, request_id: str, *, streamed: bool = False) -> GraphQLError:
     original = error.original_error
     extensions: dict[str, object] = {}
     if isinstance(original, GatewayError):
         code, message = original.code, original.message
-    elif original is None or error.path is None:
+    elif original is None or (error.path is None and not streamed):
         # Raised before execution: syntax, validation, or variable values. That is the
         # caller's input.
         code, message = "BAD_USER_INPUT", error.message
@@ -48,12 +50,27 @@ def _operation_type(execution_context: ExecutionContext) -> str:
 
 
 class ErrorCodes(SchemaExtension):
+    def __init__(self) -> None:
+        super().__init__()
+        self._streamed: Any = None  # the last result streamed, already coded
+
     def on_operation(self) -> Iterator[None]:
         yield
+        result = self.execution_context.result
+        if result is not self._streamed:
+            self._code(result, streamed=False)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        # Over WebSocket each result leaves as it comes, before the operation ends. An error
+        # without a path in an event's result was raised by the event stream, not the caller.
+        self._code(result, streamed=not isinstance(result, PreExecutionError))
+        self._streamed = result
+        yield
+
+    def _code(self, result: Any, *, streamed: bool) -> None:
         record: RequestRecord = self.execution_context.context.record
         record.operation_type = _operation_type(self.execution_context)
         record.operation_name = self.execution_context.operation_name
-        result = self.execution_context.result
         if result is not None and result.errors:
-            result.errors = [_with_code(e, record.request_id) for e in result.errors]
-            record.error_codes = [str((e.extensions or {})["code"]) for e in result.errors]
+            result.errors = [_with_code(e, record.request_id, streamed=streamed) for e in result.errors]
+            record.error_codes += [str((e.extensions or {})["code"]) for e in result.errors]

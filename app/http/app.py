@@ -1,5 +1,6 @@
 """The ASGI application: routes, and the services opened for its lifetime."""
 
+import asyncio
 import contextlib
 import hashlib
 import logging
@@ -11,9 +12,9 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
-from app.authorization.identity import TokenVerifier
+from app.authorization.identity import Caller, TokenVerifier
 from app.authorization.policy_repository import PolicyRepository
 from app.config import Settings
 from app.graphql.context import Context
@@ -25,14 +26,18 @@ from app.http.graphql_view import GraphQLView
 from app.http.observability import Observability
 from app.http.operations import operations_routes
 from app.http.readiness import Readiness
+from app.http.websocket import GraphQLWebSocket
 from app.metrics import Metrics
 from app.request_record import RequestRecord
 from app.rest.routes import rest_routes
+from app.store.change_feed import StoredChange
+from app.store.change_stream import follow_changes
 from app.store.changes import InstanceChanges
 from app.store.cursors import CursorCodec
 from app.store.database import Database, connect, ensure_indexes, preparation_timeout
 from app.store.instances import InstanceStore
 from app.store.party_roles import PartyRoles
+from app.subscriptions.hub import ChangeHub
 
 log = logging.getLogger("instance_gateway")
 
@@ -48,11 +53,14 @@ class Services:
     party_roles: PartyRoles
     verifier: TokenVerifier
     policies: PolicyRepository
+    live: ChangeHub
 
     def context_for(self, request: Request) -> Context:
         """The context of one request: UNAUTHENTICATED without a valid token."""
-        caller = authenticate(request, self.verifier)
-        record: RequestRecord = request.state.request_record
+        return self.context_for_caller(authenticate(request, self.verifier), request.state.request_record)
+
+    def context_for_caller(self, caller: Caller, record: RequestRecord, **live: Any) -> Context:
+        """The context of one operation of this caller; `live` for those over a WebSocket."""
         record.caller = "org" if caller.is_service_owner else "user"
         return Context(
             settings=self.settings,
@@ -62,7 +70,13 @@ class Services:
             changes=self.changes,
             party_roles=self.party_roles,
             policies=self.policies,
+            **live,
         )
+
+    def follow_changes(self, on_open: Callable[[], None]) -> AsyncIterator[StoredChange]:
+        """The store's changes: MongoDB's change stream, or the embedded store's own feed."""
+        feed = self.database.feed
+        return feed.follow(on_open) if feed is not None else follow_changes(self.database, on_open)
 
 
 def load_policies(settings: Settings) -> PolicyRepository:
@@ -98,6 +112,7 @@ def open_services(settings: Settings, verifier: TokenVerifier, policies: PolicyR
         party_roles=PartyRoles(database),
         verifier=verifier,
         policies=policies,
+        live=ChangeHub(settings.subscription_queue_size, open_timeout_s=settings.mongodb_timeout_ms / 1000),
     )
 
 
@@ -125,20 +140,27 @@ def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
             services.database, lambda: prepare_database(services, seed), settings.readiness_timeout_ms
         )
         await readiness.start()
+        following = asyncio.create_task(services.live.run(services.follow_changes), name="change-hub")
+        metrics.open_subscriptions.set_function(lambda: services.live.subscriber_count)
         app.state.services, app.state.readiness = services, readiness
         try:
             yield
         finally:
             # The server has let in-flight requests finish before it ends the lifespan.
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
             await readiness.stop()
             await services.database.close()
             log.info("stopped: the database client is closed")
 
     metrics = Metrics()
-    graphql: Any = GraphQLView(build_schema(settings), settings)
+    schema = build_schema(settings)
+    graphql: Any = GraphQLView(schema, settings)
     app = Starlette(
         routes=[
             Route("/graphql", graphql),  # any method: the view answers 405 in GraphQL's shape
+            WebSocketRoute("/graphql", GraphQLWebSocket(schema, settings)),
             *([graphiql_static()] if settings.graphiql else []),
             *operations_routes(),
             *rest_routes(),  # Altinn Storage's own REST calls

@@ -14,6 +14,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
 
 from app.config import Settings
 from app.errors import GatewayError
@@ -70,7 +71,11 @@ class GraphQLView(GraphQL[Context, None]):
         except BodyTooLarge as error:
             return error_response(413, str(error), "BAD_USER_INPUT", media_type=media_type)
         except HTTPException as error:
-            if isinstance(error.__cause__, InvalidOperationTypeError):
+            cause = error.__cause__
+            if isinstance(cause, InvalidOperationTypeError) and cause.operation_type is OperationType.SUBSCRIPTION:
+                message = "subscriptions are served over WebSocket at /graphql (graphql-transport-ws or graphql-ws)"
+                return error_response(400, message, "BAD_USER_INPUT", media_type=media_type)
+            if isinstance(cause, InvalidOperationTypeError):
                 # GraphQL over HTTP: a mutation over GET is 405, as it is allowed over POST only.
                 return error_response(405, error.reason, "BAD_USER_INPUT", media_type=media_type, headers=ALLOW)
             return error_response(error.status_code, error.reason, "BAD_USER_INPUT", media_type=media_type)

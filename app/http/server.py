@@ -10,7 +10,6 @@ connections whose request head or body does not arrive in time, and refuses such
 import asyncio
 import functools
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import h11
@@ -87,8 +86,11 @@ class GuardedH11Protocol(H11Protocol):
         self.transport.close()
 
 
-def http_protocol(settings: Settings) -> Callable[..., asyncio.Protocol]:
-    """uvicorn's `http` option: GuardedH11Protocol with the settings' timeouts."""
-    return functools.partial(
+def server_protocols(settings: Settings) -> dict[str, Any]:
+    """uvicorn's protocol options: GuardedH11Protocol with the settings' timeouts for HTTP;
+    for WebSocket, messages no larger than a request body may be, and no per-message
+    compression, which would cost each subscriber's every event a deflate of its own."""
+    http = functools.partial(
         GuardedH11Protocol, head_timeout=settings.request_head_timeout_s, body_timeout=settings.request_body_timeout_s
     )
+    return {"http": http, "ws_max_size": settings.max_body_bytes, "ws_per_message_deflate": False}

@@ -128,11 +128,13 @@ class InstanceChanges:
     async def _repair_null_containers(self, instance_id: str) -> None:
         # Old documents may hold `status: null` or `completeConfirmations: null`; MongoDB
         # cannot set a field inside null or push onto it. Replacing null with an empty
-        # container changes nothing a reader sees, so it is safe to do first.
+        # container changes nothing a reader sees, so it is safe to do first. Only a stored
+        # null: a missing field needs no repair, and an update would be a change to subscribers.
+        null = {"$exists": True, "$eq": None}
         with driver_errors():
-            await self._instances.update_one({"id": instance_id, "status": None}, {"$set": {"status": {}}})
+            await self._instances.update_one({"id": instance_id, "status": null}, {"$set": {"status": {}}})
             await self._instances.update_one(
-                {"id": instance_id, "completeConfirmations": None}, {"$set": {"completeConfirmations": []}}
+                {"id": instance_id, "completeConfirmations": null}, {"$set": {"completeConfirmations": []}}
             )
 
     async def _change_if(
@@ -181,6 +183,7 @@ class InstanceChanges:
             await self._instances.update_one(
                 {"id": instance["id"], PENDING_EVENTS: {"$size": 0}}, {"$unset": {PENDING_EVENTS: ""}}
             )
+        await self._database.announce(instance["id"])
 
 
 def _changed(actor: Actor, now: datetime) -> Document:

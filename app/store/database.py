@@ -17,7 +17,9 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne, ReturnD
 from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
 
 from app.errors import ServiceUnavailable
+from app.store.change_feed import LocalChangeFeed, StoredChange
 from app.store.ordering import SORT_FIELDS, TIE_BREAK
+from app.timestamps import utc_now
 
 # Batch work (`import`) has no time limit per operation, but gives up finding a server after this.
 SERVER_SELECTION_TIMEOUT_MS = 5000
@@ -50,6 +52,8 @@ class Database:
     instance_events: Any
     party_roles: Any
     embedded: bool
+    # The embedded store's changes of instances; MongoDB's come from its change stream.
+    feed: LocalChangeFeed | None = None
 
     async def replace_by(self, collection: Any, keys: Sequence[str], documents: Sequence[dict[str, Any]]) -> None:
         """Insert or replace each document whole, matched on `keys`; the last of repeats wins."""
@@ -60,12 +64,17 @@ class Database:
                 # mongomock scans the whole collection for every unique index on every insert,
                 # making a bulk load quadratic; loading without them and indexing after is linear.
                 await collection.drop_indexes()
-                await collection.insert_many(documents)
+                await collection.insert_many(documents)  # gives each document its _id
                 await ensure_indexes(self)
+                for document in documents:
+                    self._publish(collection, None, document)
             elif self.embedded:
                 # mongomock's bulk_write does not accept PyMongo 4.x operation objects.
                 for document in documents:
-                    await collection.replace_one({k: document[k] for k in keys}, document, upsert=True)
+                    match = {k: document[k] for k in keys}
+                    before = await collection.find_one(match)
+                    await collection.replace_one(match, document, upsert=True)
+                    self._publish(collection, before, await collection.find_one(match))
             elif documents:
                 requests = [ReplaceOne({k: d[k] for k in keys}, d, upsert=True) for d in documents]
                 await collection.bulk_write(requests, ordered=False)
@@ -81,8 +90,28 @@ class Database:
                 )
             # mongomock finds the updated document again with the original query, so a
             # guard that the update changes makes it answer None: match, then read by _id.
-            before = await collection.find_one_and_update(query, update, projection={"_id": 1})
-            return None if before is None else await collection.find_one({"_id": before["_id"]}, projection)
+            before = await collection.find_one_and_update(query, update)
+            if before is None:
+                return None
+            if self.feed is not None and collection is self.instances:
+                self.feed.hold(before)  # until `announce`, once its audit event is recorded
+            return await collection.find_one({"_id": before["_id"]}, projection)
+
+    async def announce(self, instance_id: str) -> None:
+        """A change of this instance is complete, its audit event recorded: the embedded
+        store's subscribers learn of it now. MongoDB's change stream sees to its own."""
+        if self.feed is None:
+            return
+        with driver_errors():
+            after = await self.instances.find_one({"id": instance_id})
+        if after is not None:
+            self.feed.release(after)
+
+    def _publish(self, collection: Any, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+        if self.feed is None or collection is not self.instances or after is None:
+            return
+        operation = "insert" if before is None else "update"
+        self.feed.publish(StoredChange(operation, after["_id"], before, after, utc_now()))
 
     async def ping(self, timeout_ms: int) -> None:
         """Raises ServiceUnavailable unless the database answers within `timeout_ms`."""
@@ -115,6 +144,7 @@ def connect(url: str | None, database_name: str, *, timeout_ms: int | None = Non
         instance_events=database["instanceEvents"],
         party_roles=database["partyRoles"],
         embedded=not url,
+        feed=None if url else LocalChangeFeed(),
     )
 
 

@@ -1,0 +1,49 @@
+"""Executing subscription events once for many subscribers.
+
+graphql-core executes a subscription's selection for every event and every subscriber. Those
+who subscribed with the same document, variables, caller and roles get the same answer to the
+same event, so the first one's execution is kept on the event (`InstanceChange.answers`) and
+the others are given it: a change seen by a thousand subscribers of one frontend is executed
+once. Each event runs on a fresh context (`Context.for_event`).
+"""
+
+import asyncio
+from typing import Any
+
+from graphql import OperationType
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from app.graphql.subscriptions import InstanceChange
+
+
+class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
+    def build_per_event_executor(self, payload: Any) -> Any:
+        executor = super().build_per_event_executor(payload)
+        executor.context_value = self.context_value.for_event()
+        return executor
+
+    def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        answers = _answers_of(self)
+        if answers is None:
+            return super().execute_operation(*args, **kwargs)
+        key = self._answer_key()
+        if key not in answers:
+            answer = super().execute_operation(*args, **kwargs)
+            # An execution that awaits becomes a task, which every subscriber may await.
+            answers[key] = asyncio.ensure_future(answer) if self.is_awaitable(answer) else answer
+        return answers[key]
+
+    def _answer_key(self) -> tuple[Any, ...]:
+        access = self.context_value._access
+        roles = tuple(sorted((p, tuple(sorted(r))) for p, r in access.roles_by_party.items())) if access else ()
+        variables = repr(sorted(self.variable_values.coerced.items()))
+        # By identity: a live subscription's executor holds its operation, so no other one
+        # takes its id while the event is served.
+        return self.context_value.caller, roles, id(self.operation), variables
+
+
+def _answers_of(executor: StrawberryGraphQLCoreExecutionContext) -> dict[Any, Any] | None:
+    if executor.operation.operation is not OperationType.SUBSCRIPTION:
+        return None
+    root = executor.root_value
+    return root.answers if isinstance(root, InstanceChange) else None

@@ -1,0 +1,88 @@
+"""`instanceChanged`: the changes of instances the caller may read and that match a filter,
+as they happen. The change hub (app/subscriptions/) decides who sees what; this is its
+GraphQL face."""
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+
+from app.errors import BadUserInput
+from app.graphql.context import Info
+from app.graphql.inputs import InstanceFilter, plain_data
+from app.graphql.scalars import DateTime
+from app.graphql.types.instance import Instance
+from app.store.filters import check_instance_filter
+from app.subscriptions.hub import ChangeEvent
+from app.subscriptions.visibility import Visibility, visibility_key
+
+
+@strawberry.enum(description="What a change did to an instance, as the subscriber sees it.")
+class InstanceOperation(Enum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    DELETED = "DELETED"
+
+
+@strawberry.type(description="One change of one instance.")
+class InstanceChange:
+    operation: InstanceOperation = strawberry.field(
+        description="DELETED when the change took the instance out of the subscriber's sight: "
+        "hard-deleted, no longer permitted, or no longer matching the filter."
+    )
+    instance_id: strawberry.ID
+    instance: Instance | None = strawberry.field(
+        description="The instance after the change; null when the operation is DELETED."
+    )
+    at: DateTime = strawberry.field(description="When the change was made.")
+    # The answers computed for this change, shared by subscribers who ask the same (see rendering.py).
+    answers: strawberry.Private[dict[Any, Any]]
+
+
+def change_of(event: ChangeEvent) -> InstanceChange:
+    """The GraphQL value of an event, made once for all its subscribers."""
+    change = event.memo.get(InstanceChange)
+    if change is None:
+        instance = Instance.from_document(event.document) if event.document is not None else None
+        at: datetime = event.at
+        change = InstanceChange(
+            operation=InstanceOperation(event.operation),
+            instance_id=strawberry.ID(event.instance_id),
+            instance=instance,
+            at=at,
+            answers={},
+        )
+        event.memo[InstanceChange] = change
+    return change
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Changes of the instances the caller may read that match `filter` after the change, "
+        "from now on. Served over WebSocket at /graphql (graphql-transport-ws or graphql-ws)."
+    )
+    async def instance_changed(
+        self, info: Info, filter: InstanceFilter | None = strawberry.UNSET
+    ) -> AsyncGenerator[InstanceChange, None]:
+        # Checked before the stream starts, so that a refusal answers the subscribe itself.
+        context = info.context
+        live, on_overflow = context.live, context.subscriber_overflow
+        if live is None or on_overflow is None:
+            raise BadUserInput("subscriptions are served over WebSocket at /graphql (graphql-transport-ws)")
+        access = await context.access()
+        access.require_scope(access.read_scope)
+        instance_filter = access.instance_filter(plain_data(filter))
+        check_instance_filter(instance_filter)
+        await live.ready()
+
+        async def changes() -> AsyncGenerator[InstanceChange, None]:
+            key = visibility_key(access, instance_filter)
+            visibility = lambda: Visibility(access, instance_filter)  # noqa: E731
+            async with live.subscribe(key, visibility, on_overflow) as subscriber:
+                async for event in subscriber:
+                    yield change_of(event)
+
+        return changes()

@@ -1,0 +1,73 @@
+"""Changes of instance documents as they happen, from either store, in one shape.
+
+On MongoDB they come from one change stream (app/store/change_stream.py); on the embedded
+store, which has none, the store's own writes publish them to a `LocalChangeFeed`.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from app.timestamps import utc_now
+
+log = logging.getLogger("instance_gateway")
+
+Document = dict[str, Any]
+Operation = Literal["insert", "update", "replace", "delete"]
+
+# Events waiting for the reader of a local feed; a reader this far behind has stalled.
+LOCAL_FEED_BACKLOG = 100_000
+
+
+@dataclass(frozen=True)
+class StoredChange:
+    """One change of one instance document. `before` is the document before the change when
+    the store can tell (None after an insert, or where MongoDB keeps no pre-images), `after`
+    the document after it (None once deleted)."""
+
+    operation: Operation
+    key: Any  # the document's _id: the only thing a delete without a pre-image names
+    before: Document | None
+    after: Document | None
+    at: datetime
+
+
+class LocalChangeFeed:
+    """The embedded store's change feed: writes publish, one reader (the gateway's change
+    hub) follows. Publishing never waits, so a write is never held up by its readers.
+
+    A change that records an audit event is held until the event is recorded (`hold`, then
+    `release`), as MongoDB's change stream does it (app/store/change_stream.py): a subscriber
+    who selects `events` then finds it."""
+
+    def __init__(self) -> None:
+        self._readers: list[asyncio.Queue[StoredChange]] = []
+        self._held: dict[Any, Document] = {}  # _id -> the document before the held change
+
+    def hold(self, before: Document) -> None:
+        self._held.setdefault(before["_id"], before)
+
+    def release(self, after: Document) -> None:
+        before = self._held.pop(after["_id"], None)
+        self.publish(StoredChange("update", after["_id"], before, after, utc_now()))
+
+    def publish(self, change: StoredChange) -> None:
+        for queue in self._readers:
+            try:
+                queue.put_nowait(change)
+            except asyncio.QueueFull:
+                log.error("a change feed reader is %d changes behind; it misses one", LOCAL_FEED_BACKLOG)
+
+    async def follow(self, on_open: Callable[[], None]) -> AsyncIterator[StoredChange]:
+        """The changes published from now on (`on_open` is called then), until the reader stops."""
+        queue: asyncio.Queue[StoredChange] = asyncio.Queue(LOCAL_FEED_BACKLOG)
+        self._readers.append(queue)
+        on_open()
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._readers.remove(queue)

@@ -1,0 +1,142 @@
+"""Following MongoDB's change stream of the instances collection: one stream, resumed from
+its last resume token after a network error or a step-down, so that no change is lost.
+
+Change streams need a replica set (a single-node one will do); a standalone server refuses
+them, which `ChangeStreamsUnavailable` reports once.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.errors import OperationFailure, PyMongoError
+
+from app.store.change_feed import Document, StoredChange
+from app.store.changes import PENDING_EVENTS
+from app.store.database import Database
+
+log = logging.getLogger("instance_gateway")
+
+# mongod's IllegalOperation for `$changeStream` on a standalone server.
+STANDALONE_CODE = 40573
+# How long one getMore waits for changes; below the client's timeoutMS, which bounds it too.
+MAX_AWAIT_MS = 500
+# Waits between attempts to reopen a broken stream: from the first to the last, then the last.
+RETRY_DELAYS_S = (0.05, 0.2, 0.5, 1.0, 2.0)
+CHANGE_OPERATIONS = ("insert", "update", "replace", "delete")
+# Changes held until their audit event is recorded; beyond this the oldest is forgotten (a
+# gateway that stopped between the two steps leaves its change held until it restarts).
+HELD_CHANGES = 10_000
+
+
+class ChangeStreamsUnavailable(Exception):
+    """The server cannot give change streams: it is not a replica set member."""
+
+
+async def _enable_pre_images(database: Database) -> None:
+    """Ask MongoDB (6.0 or later) to keep each document as it was before a change, so that a
+    change that takes an instance out of a subscriber's sight can be told from one that never
+    was in it. Without them (an older server, or no collMod privilege) subscribers learn of
+    such changes only for instances they were sent before. Connection errors propagate."""
+    try:
+        await database.instances.database.command(
+            {"collMod": database.instances.name, "changeStreamPreAndPostImages": {"enabled": True}}
+        )
+    except OperationFailure as error:
+        log.warning("change stream pre-images are off (%s): DELETED reaches only who saw the instance", error)
+
+
+async def follow_changes(database: Database, on_open: Callable[[], None]) -> AsyncIterator[StoredChange]:
+    """Every insert, update, replace and delete of an instance from the stream's opening on
+    (`on_open` is called then); raises ChangeStreamsUnavailable on a standalone server."""
+    resume_token: Any = None
+    failures = 0
+    held = _HeldChanges()
+    pre_images_asked = False
+    while True:
+        try:
+            if not pre_images_asked:
+                await _enable_pre_images(database)
+                pre_images_asked = True
+            async with await database.instances.watch(
+                [{"$match": {"operationType": {"$in": list(CHANGE_OPERATIONS)}}}],
+                full_document="updateLookup",
+                full_document_before_change="whenAvailable",
+                resume_after=resume_token,
+                max_await_time_ms=MAX_AWAIT_MS,
+            ) as stream:
+                if failures:
+                    log.info("the change stream is open again, resumed where it broke")
+                failures = 0
+                on_open()
+                while True:
+                    event = await stream.try_next()
+                    _stop_if_cancelled()
+                    resume_token = stream.resume_token
+                    change = held.complete(event) if event is not None else None
+                    if change is not None:
+                        yield change
+        except OperationFailure as error:
+            if error.code == STANDALONE_CODE:
+                raise ChangeStreamsUnavailable(str(error)) from None
+            failures = await _wait_after(error, failures)
+        except PyMongoError as error:
+            failures = await _wait_after(error, failures)
+
+
+def _stop_if_cancelled() -> None:
+    # The driver can swallow a cancellation that lands inside a call, or turn it into an
+    # error of its own; following on would ignore the gateway's stop.
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+async def _wait_after(error: PyMongoError, failures: int) -> int:
+    _stop_if_cancelled()
+    delay = RETRY_DELAYS_S[min(failures, len(RETRY_DELAYS_S) - 1)]
+    log.warning("the change stream broke (%s); reopening it from its last position in %.2f s", error, delay)
+    await asyncio.sleep(delay)
+    return failures + 1
+
+
+class _HeldChanges:
+    """A gateway's change pushes its audit event into the instance's outbox, records it, then
+    empties the outbox in updates of its own (app/store/changes.py). The change is held until
+    the outbox is empty, so that it reaches subscribers once, with its audit event recorded;
+    other writers' changes pass at once."""
+
+    def __init__(self) -> None:
+        self._before: dict[Any, Document | None] = {}  # _id -> the document before the held change
+
+    def complete(self, event: dict[str, Any]) -> StoredChange | None:
+        """The change this event completes, if any."""
+        key = event["documentKey"]["_id"]
+        description = event.get("updateDescription") or {}
+        updated, removed = description.get("updatedFields", {}), description.get("removedFields", [])
+        outbox = [p for p in [*updated, *removed] if p.split(".")[0] == PENDING_EVENTS]
+        if event["operationType"] != "update" or not outbox:
+            self._before.pop(key, None)
+            return _stored_change(event, event.get("fullDocumentBeforeChange"))
+        if PENDING_EVENTS in removed:  # emptied: every change held for it is recorded
+            return _stored_change(event, self._before.pop(key, event.get("fullDocumentBeforeChange")))
+        if len(outbox) < len(updated) + len(removed):  # a change that opened an outbox entry
+            if key not in self._before and len(self._before) >= HELD_CHANGES:
+                self._before.pop(next(iter(self._before)))
+            self._before.setdefault(key, event.get("fullDocumentBeforeChange"))
+        return None
+
+
+def _stored_change(event: dict[str, Any], before: Document | None) -> StoredChange:
+    at = event.get("wallTime")
+    if at is None:
+        at = event["clusterTime"].as_datetime() if "clusterTime" in event else datetime.now(UTC)
+    return StoredChange(
+        operation=event["operationType"],
+        key=event["documentKey"]["_id"],
+        before=before,
+        after=event.get("fullDocument"),
+        at=at if at.tzinfo else at.replace(tzinfo=UTC),
+    )
