@@ -6,13 +6,18 @@ import re
 from importlib.resources import files
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import org_token
+from tests.live_server import live_gateway
+from tests.websocket_client import subscribed
 
 README = Path(__file__).parent.parent / "README.md"
 DEMO = files("app") / "demo"
-BLOCKS = re.findall(r"```graphql\n(.*?)```", README.read_text(), flags=re.DOTALL)
+EXAMPLES = re.findall(r"```graphql\n(.*?)```", README.read_text(), flags=re.DOTALL)
+BLOCKS = [b for b in EXAMPLES if not b.startswith("subscription ")]  # over HTTP
+(SUBSCRIPTION,) = [b for b in EXAMPLES if b.startswith("subscription ")]
 
 
 def operations(block: str) -> list[str]:
@@ -64,3 +69,18 @@ async def test_the_trail_shows_the_changes_before_it(gateway_with):
         for name in operations(block):
             data = await run(gw, block, name)
     assert [e["eventType"] for e in data["instance"]["events"]] == ["SubstatusUpdated", "Deleted"]
+
+
+async def test_the_subscription_example_shows_a_change_as_it_happens():
+    instances, roles = demo()
+    melding = next(i["id"] for i in instances if i["appId"] == "ttd/melding")
+    with live_gateway(instances, roles) as gateway:
+        async with subscribed(gateway.ws_url, org_token(), SUBSCRIPTION) as socket:
+            await gateway.subscribers(1)
+            async with httpx.AsyncClient(base_url=gateway.http_url) as client:
+                mark_read = "mutation($id: ID!) { setReadStatus(instanceId: $id, status: READ) { id } }"
+                headers = {"Authorization": f"Bearer {org_token()}"}
+                await client.post("/graphql", json={"query": mark_read, "variables": {"id": melding}}, headers=headers)
+            change = (await socket.result())["data"]["instanceChanged"]
+    assert (change["operation"], change["instanceId"]) == ("UPDATED", melding)
+    assert change["instance"]["status"]["readStatus"] == "READ"

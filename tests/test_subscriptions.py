@@ -476,3 +476,11 @@ async def test_on_a_standalone_server_subscriptions_say_a_replica_set_is_needed(
                 assert (await socket.result())["data"] == {"instances": {"nodes": [{"id": doc["id"]}]}}
                 await mutate(gateway, SET_SUBSTATUS, {"id": doc["id"]})
     assert "subscriptions are off" in caplog.text
+
+
+async def test_the_metrics_count_open_subscriptions():
+    with live_gateway() as gateway:
+        async with watching(gateway, org_token()), watching(gateway, org_token()):
+            async with httpx.AsyncClient(base_url=gateway.http_url) as client:
+                metrics = (await client.get("/metrics")).text
+            assert "gateway_open_subscriptions 2.0" in metrics.splitlines()

@@ -97,7 +97,9 @@ def _stop_if_cancelled() -> None:
 async def _wait_after(error: PyMongoError, failures: int) -> int:
     _stop_if_cancelled()
     delay = RETRY_DELAYS_S[min(failures, len(RETRY_DELAYS_S) - 1)]
-    log.warning("the change stream broke (%s); reopening it from its last position in %.2f s", error, delay)
+    # Once per outage at WARNING; while the database stays away, every attempt at DEBUG.
+    level = logging.WARNING if failures == 0 else logging.DEBUG
+    log.log(level, "the change stream broke (%s); reopening it from its last position in %.2f s", error, delay)
     await asyncio.sleep(delay)
     return failures + 1
 
