@@ -33,6 +33,8 @@ from app.http.app import create_app
 from app.http.authentication import DEVELOPMENT_TOKEN_SECONDS
 from app.http.graphiql import STATIC_DIR, render_graphiql
 from tests.conftest import org_token
+from tests.factories import make_instance
+from tests.live_server import LiveGateway, live_gateway
 
 SCREENSHOT = Path("/tmp/graphiql.png")
 
@@ -75,7 +77,7 @@ async def test_page_and_its_assets_are_served_locally(gateway_with):
         assert re.search(r"https?://", page.text) is None, "the page must not load anything from elsewhere"
         assets = _asset_urls(page.text)
         kinds = sorted(kind for kind, _ in assets if kind != "icon")
-        assert kinds == ["script", "script", "script", "stylesheet"]
+        assert kinds == ["script", "script", "script", "script", "stylesheet"]
         for kind, url in assets:
             if kind == "icon":
                 assert url.startswith("data:")
@@ -155,12 +157,33 @@ async def test_the_page_is_served_with_security_headers(gateway_with):
     policy = dict(directive.strip().split(" ", 1) for directive in page.headers["content-security-policy"].split(";"))
     assert policy["default-src"] == "'none'"
     assert policy["frame-ancestors"] == "'none'"
-    assert policy["connect-src"] == "'self'"
+    # Its own origin, and the WebSocket of the host it was asked for (the test client's "gateway").
+    assert policy["connect-src"] == "'self' ws://gateway wss://gateway"
     assert "unsafe" not in page.headers["content-security-policy"]  # no 'unsafe-inline' nor 'unsafe-eval'
     # The inline script and style are allowed by their hashes, and nothing else inline is.
     _, [script], [style] = _page_parts(page.text)
     assert policy["script-src"] == f"'self' {_csp_hash(script)}"
     assert policy["style-src"] == f"'self' {_csp_hash(style)}"
+
+
+@pytest.mark.parametrize(
+    ("host", "connect"),
+    [
+        ("gateway.example:8443", "'self' ws://gateway.example:8443 wss://gateway.example:8443"),
+        ("127.0.0.1:8000", "'self' ws://127.0.0.1:8000 wss://127.0.0.1:8000"),
+        ("[::1]:8000", "'self'"),  # CSP cannot name an IPv6 address: 'self' alone
+        ("evil.example; script-src *", "'self'"),
+        ("*", "'self'"),
+    ],
+)
+async def test_the_websocket_allowed_is_the_one_of_the_host_asked(host, connect):
+    async with _client(Settings(_env_file=None)) as client:
+        page = await client.get("/graphql", headers={"accept": "text/html", "host": host})
+    policy = page.headers["content-security-policy"]
+    directives = [directive.strip() for directive in policy.split(";")]
+    assert f"connect-src {connect}" in directives
+    assert len(directives) == 9, policy
+    assert "script-src 'self' 'sha256-" in policy
 
 
 async def test_graphiql_switched_off_serves_no_page(gateway_with):
@@ -443,3 +466,204 @@ def test_graphiql_renders_offline_and_runs_the_default_query(page, demo_server):
     outside = [url for url in page.requested_urls() if not url.startswith((demo_server, "data:", "about:"))]
     assert outside == [], "GraphiQL must load nothing from outside the gateway"
     assert "/graphql/static/graphiql.min.js" in " ".join(page.requested_urls())
+    # A query goes over HTTP, as ever: no WebSocket.
+    assert not [event for event in page.browser.events if event.get("method") == "Network.webSocketCreated"]
+
+
+# --- Subscriptions in GraphiQL, in headless Chromium against a live gateway ---------------
+
+SUBSCRIPTION = "subscription { instanceChanged { operation instanceId instance { status { substatus { label } } } } }"
+SET_SUBSTATUS = "mutation($id: ID!, $label: String!) { setSubstatus(instanceId: $id, substatus: {label: $label}) {id} }"
+HEADERS_TAB = ".graphiql-editor-tools [data-name=headers]"
+EXECUTE_BUTTON = ".graphiql-execute-button"
+
+
+def _open_graphiql(page: Page, url: str, *, authorization: str, query: str) -> None:
+    """GraphiQL at `url` with this Authorization header in its Headers tab and `query` in its
+    editor, once GraphiQL has taken both in."""
+    page.send("Page.navigate", {"url": f"{url}/graphql"})
+    page.wait_for(f"!!document.querySelector({json.dumps(QUERY_EDITOR)})?.CodeMirror", 30, "GraphiQL's editor")
+    page.evaluate(f"document.querySelector({json.dumps(HEADERS_TAB)}).click()")
+    page.wait_for(f"!!document.querySelector({json.dumps(SHOWN_TOOL_EDITOR)})?.CodeMirror", 10, "the headers editor")
+    headers = json.dumps({"Authorization": authorization})
+    page.evaluate(f"document.querySelector({json.dumps(SHOWN_TOOL_EDITOR)}).CodeMirror.setValue({json.dumps(headers)})")
+    page.evaluate(f"document.querySelector({json.dumps(QUERY_EDITOR)}).CodeMirror.setValue({json.dumps(query)})")
+    # GraphiQL parses the editor's text a moment after a change; run before, and it runs the old one.
+    page.wait_for(
+        f"document.querySelector({json.dumps(QUERY_EDITOR)}).CodeMirror.documentAST"
+        "?.definitions[0]?.operation === 'subscription'",
+        10,
+        "GraphiQL to parse the subscription",
+    )
+
+
+def _result(page: Page, containing: str, what: str) -> dict[str, Any]:
+    """The result pane's JSON once it contains `containing`."""
+    text = page.wait_for(
+        f"(t => t?.includes({json.dumps(containing)}) && t)"
+        f"(document.querySelector({json.dumps(RESULT)})?.CodeMirror?.getValue())",
+        20,
+        what,
+    )
+    return json.loads(text)
+
+
+def _until(page: Page, check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """The first truthy value of `check()` over what the browser has reported, polled until
+    `timeout` seconds (its events arrive along with its answers, so each poll asks it something)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        page.evaluate("0")
+        if value := check():
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; console: {page.console()}")
+
+
+def _websocket_events(page: Page, name: str) -> list[dict[str, Any]]:
+    return [event["params"] for event in page.browser.events if event.get("method") == f"Network.webSocket{name}"]
+
+
+def _frames(page: Page, direction: str) -> list[dict[str, Any]]:
+    """The messages the page sent ("Sent") or received ("Received") over its WebSockets."""
+    return [json.loads(frame["response"]["payloadData"]) for frame in _websocket_events(page, f"Frame{direction}")]
+
+
+def _count(messages: list[dict[str, Any]], kind: str) -> int:
+    return sum(message["type"] == kind for message in messages)
+
+
+def _set_substatus(gateway: LiveGateway, instance_id: str, label: str) -> None:
+    response = httpx.post(
+        f"{gateway.http_url}/graphql",
+        json={"query": SET_SUBSTATUS, "variables": {"id": instance_id, "label": label}},
+        headers={"Authorization": f"Bearer {org_token()}"},
+        timeout=10,
+    )
+    assert "errors" not in response.json(), response.json()
+
+
+def _subscribers(gateway: LiveGateway, count: int) -> None:
+    _wait_until(lambda: gateway.app.state.services.live.subscriber_count == count, 20, f"{count} subscribers")
+
+
+def _event(label: str, instance_id: str) -> dict[str, Any]:
+    return {
+        "data": {
+            "instanceChanged": {
+                "operation": "UPDATED",
+                "instanceId": instance_id,
+                "instance": {"status": {"substatus": {"label": label}}},
+            }
+        }
+    }
+
+
+def test_graphiql_runs_a_subscription_and_shows_each_event_as_it_arrives(page):
+    doc = make_instance(party_id="500")
+    # Keep-alive pings every 0.2 s, so that several come (and must be answered) during the test.
+    with live_gateway([doc], subscription_keepalive_s=0.2) as gateway:
+        token = org_token()
+        _open_graphiql(page, gateway.http_url, authorization=f"Bearer {token}", query=SUBSCRIPTION)
+        page.evaluate(f"document.querySelector({json.dumps(EXECUTE_BUTTON)}).click()")
+        _subscribers(gateway, 1)
+
+        _set_substatus(gateway, doc["id"], "In review")
+        assert _result(page, "In review", "the first event") == _event("In review", doc["id"])
+        _set_substatus(gateway, doc["id"], "Approved")
+        assert _result(page, "Approved", "the second event") == _event("Approved", doc["id"])
+        page.screenshot(SCREENSHOT.with_name("graphiql-subscription.png"))
+
+        # One connection to the gateway's /graphql, initialised with the Headers tab's token.
+        [socket] = _websocket_events(page, "Created")
+        assert socket["url"] == gateway.ws_url
+        sent = _frames(page, "Sent")
+        assert sent[0] == {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+        assert sent[1]["type"] == "subscribe"
+        assert sent[1]["payload"]["query"] == SUBSCRIPTION
+        # Each ping is answered with a pong.
+        _until(
+            page,
+            lambda: _count(_frames(page, "Sent"), "pong") >= _count(_frames(page, "Received"), "ping") >= 3,
+            10,
+            "pongs to three pings",
+        )
+
+        # The stop button ends the operation with `complete` and closes the socket.
+        page.evaluate(f"document.querySelector({json.dumps(EXECUTE_BUTTON)}).click()")
+        _until(page, lambda: _websocket_events(page, "Closed"), 10, "the socket to close")
+        assert {"type": "complete", "id": sent[1]["id"]} in _frames(page, "Sent")
+        _subscribers(gateway, 0)
+        assert _result(page, "Approved", "the last event to stay") == _event("Approved", doc["id"])
+        page.wait_for(
+            f"document.querySelector({json.dumps(EXECUTE_BUTTON)}).getAttribute('aria-label').startsWith('Execute')",
+            10,
+            "the execute button",
+        )
+    assert page.evaluate("window.cspViolations") == []
+    assert page.console() == []
+
+
+LATEST, WATCH = "query Latest { instances { totalCount } }", "subscription Watch { instanceChanged { instanceId } }"
+
+
+@pytest.mark.parametrize(
+    ("query", "operation_name", "over_websocket"),
+    [
+        ("subscription { instanceChanged { instanceId } }", None, True),
+        (f"{LATEST} {WATCH}", "Watch", True),
+        (f"{LATEST} {WATCH}", "Latest", False),
+        (f"{WATCH} {LATEST}", None, False),  # which one is not said: the server answers that over HTTP
+        ("# subscription {\n{ instances { totalCount } }", None, False),
+        ('mutation { subscription: setSubstatus(instanceId: "1/a") { id } }', None, False),
+        ("subscription {", None, False),  # a syntax error: the server answers it over HTTP
+    ],
+)
+def test_the_fetcher_takes_the_websocket_for_the_operation_that_is_a_subscription(
+    page, query, operation_name, over_websocket
+):
+    with live_gateway() as gateway:
+        page.send("Page.navigate", {"url": f"{gateway.http_url}/graphql"})
+        page.wait_for("typeof createGatewayFetcher === 'function'", 30, "the fetcher")
+        params = json.dumps({"query": query, "operationName": operation_name})
+        # A subscription is an Observable, opened only when GraphiQL subscribes; a query or
+        # mutation is a promise of the HTTP answer.
+        urls = json.dumps({"url": "/graphql", "subscriptionUrl": gateway.ws_url})
+        kind = page.evaluate(
+            f"""(() => {{
+                const answer = createGatewayFetcher({urls})({params}, {{ headers: {{}} }});
+                return answer instanceof Promise ? "http" : typeof answer.subscribe;
+            }})()"""
+        )
+    assert kind == ("function" if over_websocket else "http")
+
+
+CLOSED = "The subscription's connection closed with code"
+
+
+@pytest.mark.parametrize(
+    ("authorization", "query", "shown"),
+    [
+        # a token the gateway refuses: it closes the connection with 4401
+        ("Bearer not-a-token", SUBSCRIPTION, f"{CLOSED} 4401: Unauthorized: token is malformed"),
+        ("", SUBSCRIPTION, f"{CLOSED} 4401: Unauthorized: no token"),
+        # an operation the gateway refuses: an `error` message with its GraphQL errors
+        (None, "subscription { instanceChanged { nonsense } }", "Cannot query field 'nonsense'"),
+    ],
+)
+def test_a_subscription_the_gateway_refuses_shows_why(page, authorization, query, shown):
+    with live_gateway() as gateway:
+        authorization = f"Bearer {org_token()}" if authorization is None else authorization
+        _open_graphiql(page, gateway.http_url, authorization=authorization, query=query)
+        page.evaluate(f"document.querySelector({json.dumps(EXECUTE_BUTTON)}).click()")
+        [error] = _result(page, shown, "the refusal")["errors"]
+        assert error["message"].startswith(shown), error
+        # Shown once: GraphiQL is ready to run again, the connection is closed, nothing tried again.
+        page.wait_for(
+            f"document.querySelector({json.dumps(EXECUTE_BUTTON)}).getAttribute('aria-label').startsWith('Execute')",
+            10,
+            "the execute button",
+        )
+        _until(page, lambda: _websocket_events(page, "Closed"), 10, "the socket to close")
+        assert len(_websocket_events(page, "Created")) == 1
+        assert page.console() == []

@@ -5,6 +5,7 @@ import base64
 import hashlib
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ ENDPOINT = "/graphql"
 
 # The files the page loads, in order, from STATIC_DIR.
 STYLESHEETS = ("graphiql.min.css",)
-SCRIPTS = ("react.production.min.js", "react-dom.production.min.js", "graphiql.min.js")
+SCRIPTS = ("react.production.min.js", "react-dom.production.min.js", "graphiql.min.js", "fetcher.js")
 
 DEFAULT_QUERY = """\
 # instance-gateway: GraphQL over Altinn 3 instances.
@@ -30,6 +31,12 @@ DEFAULT_QUERY = """\
 #   {"Authorization": "Bearer <token>"}
 # The embedded demo store fills one in;
 # `instance-gateway token --help` mints others.
+#
+# Subscriptions run over a WebSocket with the same
+# token, and show each change as it comes:
+#   subscription {
+#     instanceChanged { operation instanceId at }
+#   }
 
 query LatestInstances {
   instances(first: 5) {
@@ -80,7 +87,10 @@ _STYLE = """
 
 _SCRIPT = """
       const config = JSON.parse(document.getElementById("graphiql-config").textContent);
-      const fetcher = GraphiQL.createFetcher({ url: new URL(config.endpoint, window.location.href).href });
+      const url = new URL(config.endpoint, window.location.href);
+      const subscriptionUrl = new URL(url);
+      subscriptionUrl.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+      const fetcher = createGatewayFetcher({ url: url.href, subscriptionUrl: subscriptionUrl.href });
       const props = {
         fetcher: fetcher,
         defaultQuery: config.query,
@@ -119,24 +129,35 @@ def _hash_source(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-# The page loads its own assets and nothing else, talks to its own origin only, and may not be
-# framed (no clickjacking of a page that can carry a token).
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'none'",
-        f"script-src 'self' {_hash_source(_SCRIPT)}",
-        f"style-src 'self' {_hash_source(_STYLE)}",
-        "img-src 'self' data:",
-        "font-src 'self' data:",  # GraphiQL's stylesheet embeds its fonts
-        "connect-src 'self'",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors 'none'",
+# A Host header that a CSP host-source can name: a name or an IPv4 address, and a port. Anything
+# else (an IPv6 literal, which CSP cannot express, or a forged value) gets 'self' alone.
+_HOST = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::[0-9]{1,5})?")
+
+
+def content_security_policy(host: str | None) -> str:
+    """The page's policy when it was asked for at `host`. It loads its own assets and nothing
+    else, talks to its own origin only, and may not be framed (no clickjacking of a page that can
+    carry a token). Its own origin includes the WebSocket of subscriptions on the same host:
+    browsers of CSP Level 2 do not count ws:/wss: as 'self', so that host is named too."""
+    connect = "'self'"
+    if host is not None and _HOST.fullmatch(host):
+        connect += f" ws://{host} wss://{host}"
+    return "; ".join(
+        (
+            "default-src 'none'",
+            f"script-src 'self' {_hash_source(_SCRIPT)}",
+            f"style-src 'self' {_hash_source(_STYLE)}",
+            "img-src 'self' data:",
+            "font-src 'self' data:",  # GraphiQL's stylesheet embeds its fonts
+            f"connect-src {connect}",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        )
     )
-)
+
 
 PAGE_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",  # it may carry a development token
@@ -165,9 +186,11 @@ def render_graphiql(
     )
 
 
-def graphiql_response(headers: dict[str, str] | None = None) -> HTMLResponse:
-    """The page as a response, with PAGE_HEADERS."""
-    return HTMLResponse(render_graphiql(headers), headers=PAGE_HEADERS)
+def graphiql_response(headers: dict[str, str] | None = None, host: str | None = None) -> HTMLResponse:
+    """The page as a response to a request for it at `host`, with PAGE_HEADERS and its
+    Content-Security-Policy."""
+    policy = {"Content-Security-Policy": content_security_policy(host)}
+    return HTMLResponse(render_graphiql(headers), headers={**PAGE_HEADERS, **policy})
 
 
 def graphiql_static() -> Mount:

@@ -117,7 +117,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # Minted for each page, so that a page opened days after the start still has a valid token.
-        return graphiql_response(development_headers(self.settings))
+        return graphiql_response(development_headers(self.settings), host=request.headers.get("host"))
 
     async def get_context(self, request: Any, response: Any) -> Context | None:
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
