@@ -10,7 +10,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from app.authorization import identity
 from app.authorization.identity import (
+    CLOCK_SKEW_LEEWAY_SECONDS,
     END_USER_READ,
     END_USER_WRITE,
     SERVICE_OWNER_READ,
@@ -254,3 +256,45 @@ def test_bearer_token_parses(header: str | None, expected: str | None) -> None:
 def test_bearer_token_refuses_malformed_headers(header: str) -> None:
     with pytest.raises(InvalidToken, match="Authorization header must be 'Bearer <token>'"):
         bearer_token(header)
+
+
+class CountingVerifier(TokenVerifier):
+    """A verifier on a clock the test sets, counting the tokens it decodes (not answered from its cache)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).timestamp()
+        super().__init__(hs256_secret=SECRET, clock=lambda: self.now)
+        self.decoded: list[str] = []
+
+    def _decode(self, token: str) -> tuple[Caller, int]:
+        self.decoded.append(token)
+        return super()._decode(token)
+
+
+def test_a_verified_token_is_verified_again_only_once_it_has_expired() -> None:
+    counting = CountingVerifier()
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    token = hs256(claims(exp=expires))
+    caller = counting.verify(token)
+    assert counting.verify(token) is caller
+    assert counting.decoded == [token]
+    counting.now = expires.timestamp() + CLOCK_SKEW_LEEWAY_SECONDS - 1  # within the leeway: still valid
+    assert counting.verify(token) is caller
+    assert counting.decoded == [token]
+    counting.now = expires.timestamp() + CLOCK_SKEW_LEEWAY_SECONDS  # PyJWT's expiry, on the verifier's clock
+    assert counting.verify(token) == caller  # decoded again (on the real clock, the token is still valid)
+    assert counting.decoded == [token, token]
+
+
+def test_refused_tokens_are_not_kept_and_the_kept_ones_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(identity, "VERIFIED_TOKENS_KEPT", 2)
+    counting = CountingVerifier()
+    refused = hs256(claims(), OTHER_SECRET)
+    for _ in range(2):
+        with pytest.raises(InvalidToken, match="token signature is invalid"):
+            counting.verify(refused)
+    first, second, third = (hs256(claims(**{"urn:altinn:userid": str(n)})) for n in (1, 2, 3))
+    for token in (first, second, first, third, first, second):
+        counting.verify(token)
+    # `first`, used again before `third` came, is kept; `second` is not.
+    assert counting.decoded == [refused, refused, first, second, third, second]

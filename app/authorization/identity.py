@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +33,9 @@ MIN_HS256_SECRET_BYTES = 32
 # The token issuer and this gateway run on different clocks; without some slack a token minted
 # a moment ago can look "not yet valid", or one at its expiry edge can flap between accept/reject.
 CLOCK_SKEW_LEEWAY_SECONDS = 30
+# A client sends the same token with every request until it expires: verifying it once spares each
+# later request the signature and the claims. Bounded, least recently used out first.
+VERIFIED_TOKENS_KEPT = 1024
 
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -73,9 +80,18 @@ class InvalidToken(Exception):
 class TokenVerifier:
     """Verifies tokens with one configured key: an HS256 secret or an RS256 PEM public key."""
 
-    def __init__(self, *, hs256_secret: str | None = None, rs256_public_key: str | None = None):
+    def __init__(
+        self,
+        *,
+        hs256_secret: str | None = None,
+        rs256_public_key: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         if (hs256_secret is None) == (rs256_public_key is None):
             raise ValueError("configure exactly one of hs256_secret and rs256_public_key")
+        self._clock = clock
+        self._verified: OrderedDict[str, tuple[Caller, int]] = OrderedDict()  # token: (caller, exp)
+        self._verified_lock = threading.Lock()
         self._key: str | RSAPublicKey
         if hs256_secret is not None:
             self._algorithm = "HS256"
@@ -91,6 +107,24 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Caller:
         """Check algorithm, signature and lifetime, read the Altinn claims; raise InvalidToken."""
+        with self._verified_lock:
+            verified = self._verified.get(token)
+            if verified is not None:
+                self._verified.move_to_end(token)
+        if verified is not None:
+            caller, expires = verified
+            # What PyJWT checks at each decode and may change with time is expiry alone: a token
+            # valid once (its signature, nbf, iat) stays so until then.
+            if expires > self._clock() - CLOCK_SKEW_LEEWAY_SECONDS:
+                return caller
+        caller, expires = self._decode(token)
+        with self._verified_lock:
+            self._verified[token] = (caller, expires)
+            if len(self._verified) > VERIFIED_TOKENS_KEPT:
+                self._verified.popitem(last=False)
+        return caller
+
+    def _decode(self, token: str) -> tuple[Caller, int]:
         self._check_algorithm(token)
         try:
             claims = jwt.decode(
@@ -117,7 +151,7 @@ class TokenVerifier:
             raise InvalidToken("token is malformed") from error
         except jwt.PyJWTError as error:
             raise InvalidToken("token is invalid") from error
-        return caller_from_claims(claims)
+        return caller_from_claims(claims), int(claims["exp"])  # an integer: PyJWT has checked it
 
     def _check_algorithm(self, token: str) -> None:
         # Checked before decoding only to give a precise message; jwt.decode enforces it as well.

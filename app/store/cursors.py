@@ -16,6 +16,8 @@ from typing import Any
 from app.errors import BadUserInput
 
 _SIGNATURE_BYTES = 16
+# json.dumps builds an encoder for each call given separators; a page signs one cursor per document.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 class InvalidCursor(BadUserInput):
@@ -28,7 +30,7 @@ class CursorCodec:
         self._secret = secret
 
     def encode(self, fingerprint: str, values: Sequence[Any], last_id: str) -> str:
-        payload = json.dumps([fingerprint, [_encode_value(v) for v in values], last_id], separators=(",", ":")).encode()
+        payload = _COMPACT_JSON.encode([fingerprint, [_encode_value(v) for v in values], last_id]).encode()
         token = payload + self._sign(payload)
         return base64.urlsafe_b64encode(token).decode().rstrip("=")
 
@@ -50,7 +52,7 @@ class CursorCodec:
         return [_decode_value(v) for v in values], last_id
 
     def _sign(self, payload: bytes) -> bytes:
-        return hmac.new(self._secret, payload, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
+        return hmac.digest(self._secret, payload, "sha256")[:_SIGNATURE_BYTES]
 
 
 def query_fingerprint(instance_filter: Mapping[str, Any] | None, order: Sequence[Any]) -> str:
