@@ -1,0 +1,66 @@
+"""Reading MongoDB's change events, directly: a gateway's own change reaches subscribers once,
+when its audit event is recorded; anyone else's at once."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from app.store.change_stream import _HeldChanges
+
+AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def event(operation: str, *, updated: dict[str, Any] | None = None, removed=(), before=None, after=None):
+    change: dict[str, Any] = {
+        "operationType": operation,
+        "documentKey": {"_id": 7},
+        "wallTime": AT,
+        "fullDocumentBeforeChange": before,
+        "fullDocument": after,
+    }
+    if operation == "update":
+        change["updateDescription"] = {"updatedFields": updated or {}, "removedFields": list(removed)}
+    return change
+
+
+ORIGINAL, CHANGED = {"_id": 7, "n": 0}, {"_id": 7, "n": 1}
+
+
+def test_a_gateway_change_is_held_until_its_outbox_is_empty_and_keeps_its_first_pre_image():
+    held = _HeldChanges()
+    opened = {"n": 1, "_pendingEvents": [{"id": "e"}]}
+    assert held.complete(event("update", updated=opened, before=ORIGINAL, after=CHANGED)) is None
+    # recording the audit event: the entry is pulled, then the empty outbox removed
+    pulled = {"_pendingEvents": []}
+    assert held.complete(event("update", updated=pulled, before=CHANGED, after=CHANGED)) is None
+    emptied = held.complete(event("update", removed=["_pendingEvents"], before=CHANGED, after=CHANGED))
+    assert emptied is not None
+    assert (emptied.operation, emptied.key, emptied.before, emptied.after, emptied.at) == (
+        "update", 7, ORIGINAL, CHANGED, AT
+    )  # fmt: skip
+
+
+def test_two_changes_recorded_together_reach_subscribers_as_one():
+    held = _HeldChanges()
+    held.complete(event("update", updated={"n": 1, "_pendingEvents.0": {}}, before=ORIGINAL, after=CHANGED))
+    held.complete(event("update", updated={"n": 2, "_pendingEvents.1": {}}, before=CHANGED, after=CHANGED))
+    done = held.complete(event("update", removed=["_pendingEvents"], before=CHANGED, after=CHANGED))
+    assert done is not None and done.before == ORIGINAL
+
+
+def test_other_writers_changes_pass_at_once():
+    held = _HeldChanges()
+    for operation in ("insert", "replace", "delete"):
+        change = held.complete(event(operation, before=ORIGINAL, after=CHANGED))
+        assert change is not None and change.operation == operation
+    plain = held.complete(event("update", updated={"n": 1}, before=ORIGINAL, after=CHANGED))
+    assert plain is not None and (plain.before, plain.after) == (ORIGINAL, CHANGED)
+
+
+def test_a_delete_forgets_a_held_change():
+    held = _HeldChanges()
+    held.complete(event("update", updated={"n": 1, "_pendingEvents": [{}]}, before=ORIGINAL, after=CHANGED))
+    deleted = held.complete(event("delete", before=CHANGED))
+    assert deleted is not None and deleted.operation == "delete"
+    # an outbox emptied later (a restart's recovery) no longer carries the forgotten pre-image
+    late = held.complete(event("update", removed=["_pendingEvents"], before=CHANGED, after=CHANGED))
+    assert late is not None and late.before == CHANGED
