@@ -107,22 +107,24 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Caller:
         """Check algorithm, signature and lifetime, read the Altinn claims; raise InvalidToken."""
+        return self.verify_with_expiry(token)[0]
+
+    def verify_with_expiry(self, token: str) -> tuple[Caller, int]:
+        """`verify`, and when the token expires (its `exp`, seconds since the epoch)."""
         with self._verified_lock:
             verified = self._verified.get(token)
             if verified is not None:
                 self._verified.move_to_end(token)
-        if verified is not None:
-            caller, expires = verified
-            # What PyJWT checks at each decode and may change with time is expiry alone: a token
-            # valid once (its signature, nbf, iat) stays so until then.
-            if expires > self._clock() - CLOCK_SKEW_LEEWAY_SECONDS:
-                return caller
-        caller, expires = self._decode(token)
+        # What PyJWT checks at each decode and may change with time is expiry alone: a token
+        # valid once (its signature, nbf, iat) stays so until then.
+        if verified is not None and verified[1] > self._clock() - CLOCK_SKEW_LEEWAY_SECONDS:
+            return verified
+        verified = self._decode(token)
         with self._verified_lock:
-            self._verified[token] = (caller, expires)
+            self._verified[token] = verified
             if len(self._verified) > VERIFIED_TOKENS_KEPT:
                 self._verified.popitem(last=False)
-        return caller
+        return verified
 
     def _decode(self, token: str) -> tuple[Caller, int]:
         self._check_algorithm(token)

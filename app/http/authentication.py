@@ -3,7 +3,6 @@
 import logging
 from pathlib import Path
 
-import jwt
 from starlette.requests import Request
 
 from app.authorization.identity import Caller, InvalidToken, TokenVerifier, bearer_token
@@ -65,11 +64,3 @@ def authenticate(request: Request, verifier: TokenVerifier) -> Caller:
         return verifier.verify(token)
     except InvalidToken as error:
         raise Unauthenticated(str(error)) from None
-
-
-def verify_for_connection(verifier: TokenVerifier, token: str) -> tuple[Caller, float | None]:
-    """The caller of a long-lived connection, and when its token expires (seconds since the
-    epoch), so that the connection can end then."""
-    caller = verifier.verify(token)
-    expires = jwt.decode(token, options={"verify_signature": False}).get("exp")  # verified just above
-    return caller, float(expires) if isinstance(expires, int | float) else None

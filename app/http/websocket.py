@@ -23,7 +23,6 @@ from strawberry.types.execution import PreExecutionError
 from app.authorization.identity import Caller, InvalidToken, bearer_token
 from app.config import Settings
 from app.graphql.errors import INTERNAL_MESSAGE
-from app.http.authentication import verify_for_connection
 from app.http.observability import request_id_of
 from app.http.request_json import InvalidJSON, decode_object
 from app.request_record import RequestRecord
@@ -165,10 +164,9 @@ class _Connection:
             return
         await self.send({"type": "connection_ack"})
         self.timers.append(asyncio.create_task(self._keep_alive()))
-        if expires is not None:
-            self.timers.append(asyncio.create_task(self._close_at(expires)))
+        self.timers.append(asyncio.create_task(self._close_at(expires)))
 
-    def _authenticate(self, payload: Any) -> tuple[Caller, float | None]:
+    def _authenticate(self, payload: Any) -> tuple[Caller, int]:
         header = None
         if isinstance(payload, dict):
             header = next((v for k, v in payload.items() if k.lower() == "authorization"), None)
@@ -177,7 +175,7 @@ class _Connection:
         token = bearer_token(header if header is not None else self.websocket.headers.get("authorization"))
         if token is None:
             raise InvalidToken('no token: send {"Authorization": "Bearer <JWT>"} as the connection_init payload')
-        return verify_for_connection(self.services.verifier, token)
+        return self.services.verifier.verify_with_expiry(token)
 
     async def _subscribe(self, message: dict[str, Any]) -> None:
         if self.caller is None:
