@@ -484,3 +484,12 @@ async def test_the_metrics_count_open_subscriptions():
             async with httpx.AsyncClient(base_url=gateway.http_url) as client:
                 metrics = (await client.get("/metrics")).text
             assert "gateway_open_subscriptions 2.0" in metrics.splitlines()
+
+
+async def test_a_subscription_outlives_the_request_deadlines_of_its_upgrade():
+    doc = make_instance(party_id="500")
+    with live_gateway([doc], request_head_timeout_s=0.3, request_body_timeout_s=0.3) as gateway:
+        async with watching(gateway, org_token()) as socket:
+            await socket.nothing_for(0.8)  # past both deadlines
+            await mutate(gateway, SET_SUBSTATUS, {"id": doc["id"]})
+            assert (await change(socket))["instanceId"] == doc["id"]

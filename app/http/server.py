@@ -44,6 +44,7 @@ class GuardedH11Protocol(H11Protocol):
         self.timeouts = {"head": head_timeout, "body": body_timeout}
         self.awaiting: str | None = None  # the part of a request the deadline is for
         self.deadline: asyncio.TimerHandle | None = None
+        self.upgraded = False  # to WebSocket: no more HTTP requests, no deadlines
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         super().connection_made(transport)
@@ -63,7 +64,16 @@ class GuardedH11Protocol(H11Protocol):
         self._set_deadline(None)
         super().connection_lost(exc)
 
+    def handle_websocket_upgrade(self, event: h11.Request) -> None:
+        # The connection is the WebSocket protocol's from here on: no request body is coming,
+        # and the body's deadline would close a subscription that has only begun.
+        self.upgraded = True
+        self._set_deadline(None)
+        super().handle_websocket_upgrade(event)
+
     def _watch(self, *, head_begun: bool) -> None:
+        if self.upgraded:
+            return
         state = self.conn.their_state
         if state is h11.SEND_BODY:
             self._set_deadline("body")
