@@ -7,7 +7,9 @@ and measures, in this order:
 1. the cost of a page over HTTP against the driver's read + orjson.dumps, and the memory of a
    page of 1,000 (page_cost.py): the headline, the figures the issue's targets are about;
 2. where that time goes, in process (in_process.py);
-3. requests per second under concurrency (throughput.py).
+3. requests per second under concurrency (throughput.py);
+4. the time from a mutation's response to the event at 1 and 1,000 subscribers, on SecantusDB
+   and a gateway of its own (subscriptions.py).
 
 It stops its processes by itself and prints one report.
 """
@@ -20,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import in_process, page_cost, throughput
+from benchmarks import in_process, page_cost, subscriptions, throughput
 from benchmarks.data import ORG, as_served, make_instances, service_owner_token, write_ndjson
 from benchmarks.processes import DATABASE, gateway_env, gateway_process, import_instances, stub_process
 from benchmarks.queries import full_page, leaves
@@ -56,12 +58,33 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--skip-in-process", action="store_true", help="no in-process measurement")
     parser.add_argument("--skip-throughput", action="store_true", help="no throughput measurement")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one in-process request")
+    parser.add_argument("--skip-subscriptions", action="store_true", help="no subscription measurement")
+    parser.add_argument("--only-subscriptions", action="store_true", help="the subscription measurement alone")
+    parser.add_argument("--subscribers", type=int, default=1000, help="subscribers of the many-subscriber cases")
+    parser.add_argument(
+        "--subscriber-processes",
+        type=int,
+        default=1,
+        help="above 1: case (b) again with the subscribers split over this many client processes",
+    )
     return parser.parse_args()
+
+
+def _subscriptions(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """The subscription section and its notes."""
+    mutations = max(5, round(40 * args.scale))
+    results, notes = subscriptions.measure(args.subscribers, mutations, 5, args.subscriber_processes, args.seed)
+    return subscriptions.report(results), notes
 
 
 def main() -> int:
     args = _arguments()
     started = time.perf_counter()
+    if args.only_subscriptions:
+        section, notes = _subscriptions(args)
+        print(f"\ninstance-gateway benchmark (Python {sys.version.split()[0]}): subscriptions only\n")
+        print("\n".join([*section, "", *notes, f"total {time.perf_counter() - started:.0f} s"]))
+        return 0
     generated = make_instances(args.instances, args.seed)
     served = as_served(generated)
     ids = [i["id"] for i in served]
@@ -109,6 +132,10 @@ def main() -> int:
         if not args.skip_throughput:
             loads = asyncio.run(throughput.measure(timed, token, args.concurrency, args.seconds))
             sections.append(throughput.report(loads, args.concurrency))
+    if not args.skip_subscriptions:
+        section, more = _subscriptions(args)
+        sections.append(section)
+        notes += more
     notes.append(f"total {time.perf_counter() - started:.0f} s")
 
     print(f"\ninstance-gateway benchmark (Python {sys.version.split()[0]})")

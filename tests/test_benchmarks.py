@@ -103,3 +103,23 @@ def test_the_full_selection_selects_every_instance_field():
     assert top_level_fields(full_page()) == top_level_fields(full_instance()) == list(instance.fields)
     assert leaves(full_page()) == leaves(full_instance()) > len(instance.fields)
     assert top_level_fields(FRONTEND_PAGE) == ["id", "appId", "lastChanged", "process", "status", "data"]
+
+
+def test_the_subscription_benchmark_matches_events_by_label_and_splits_its_subscribers():
+    import orjson
+
+    from benchmarks.subscriptions import SUBSCRIPTION, label_of, split, subscriber_tokens
+
+    schema = graphql.build_schema(build_schema(Settings(_env_file=None)).as_str())
+    assert graphql.validate(schema, graphql.parse(SUBSCRIPTION)) == []
+    change = {"operation": "UPDATED", "instance": {"id": "1/a", "status": {"substatus": {"label": "b1m7"}}}}
+    message = {"type": "next", "id": "1", "payload": {"data": {"instanceChanged": change}}}
+    assert label_of(orjson.dumps(message)) == "b1m7"
+    deleted = {"type": "next", "id": "1", "payload": {"data": {"instanceChanged": {"instance": None}}}}
+    assert label_of(orjson.dumps(deleted)) is None
+    assert label_of(b'{"type":"ping"}') is None
+    assert label_of('{"type":"error","id":"1","payload":[]}') is None
+    assert split(list(range(10)), 4) == [[0, 1, 2], [3, 4, 5], [6, 7], [8, 9]]
+    assert split([1], 4) == [[1]]
+    distinct = subscriber_tokens(3, distinct=True)
+    assert len(set(distinct)) == 3 and len(set(subscriber_tokens(3, distinct=False))) == 1
