@@ -17,29 +17,34 @@ from app.graphql.subscriptions import InstanceChange
 
 
 class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
+    answer_key: tuple[Any, ...] | None = None  # decided once per subscription, on its first event
+
     def build_per_event_executor(self, payload: Any) -> Any:
-        executor = super().build_per_event_executor(payload)
-        executor.context_value = self.context_value.for_event()
-        return executor
+        if self.answer_key is None and self.operation.operation is OperationType.SUBSCRIPTION:
+            self.answer_key = _answer_key(self)
+        return super().build_per_event_executor(payload)  # a copy, answer_key included
 
     def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
         answers = _answers_of(self)
         if answers is None:
             return super().execute_operation(*args, **kwargs)
-        key = self._answer_key()
-        if key not in answers:
+        if self.answer_key not in answers:
+            # Only the subscriber who executes needs a context of its own for this event.
+            self.context_value = self.context_value.for_event()
             answer = super().execute_operation(*args, **kwargs)
             # An execution that awaits becomes a task, which every subscriber may await.
-            answers[key] = asyncio.ensure_future(answer) if self.is_awaitable(answer) else answer
-        return answers[key]
+            answers[self.answer_key] = asyncio.ensure_future(answer) if self.is_awaitable(answer) else answer
+        return answers[self.answer_key]
 
-    def _answer_key(self) -> tuple[Any, ...]:
-        access = self.context_value._access
-        roles = tuple(sorted((p, tuple(sorted(r))) for p, r in access.roles_by_party.items())) if access else ()
-        variables = repr(sorted(self.variable_values.coerced.items()))
-        # By identity: a live subscription's executor holds its operation, so no other one
-        # takes its id while the event is served.
-        return self.context_value.caller, roles, id(self.operation), variables
+
+def _answer_key(executor: StrawberryGraphQLCoreExecutionContext) -> tuple[Any, ...]:
+    context = executor.context_value
+    access = context._access
+    roles = tuple(sorted((p, tuple(sorted(r))) for p, r in access.roles_by_party.items())) if access else ()
+    variables = repr(sorted(executor.variable_values.coerced.items()))
+    # By identity: a live subscription's executor holds its operation, so no other one takes
+    # its id while the event is served.
+    return context.caller, roles, id(executor.operation), variables
 
 
 def _answers_of(executor: StrawberryGraphQLCoreExecutionContext) -> dict[Any, Any] | None:
