@@ -1,11 +1,13 @@
 """Subscriptions over WebSocket, on both stores: every change delivered once, to exactly the
 subscribers whose read authorization and filter let them see it."""
 
+import ast
 import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -493,3 +495,46 @@ async def test_a_subscription_outlives_the_request_deadlines_of_its_upgrade():
             await socket.nothing_for(0.8)  # past both deadlines
             await mutate(gateway, SET_SUBSTATUS, {"id": doc["id"]})
             assert (await change(socket))["instanceId"] == doc["id"]
+
+
+async def test_callers_with_the_same_view_get_the_same_answer_and_only_if_they_may_see_it(store):
+    doc = make_instance(party_id="1337", data=[make_data_element(deleteStatus={"isHardDeleted": True})])
+    query = "subscription { instanceChanged { operation instance { id data { id } events { eventType } } } }"
+    dagl = [{"userId": "1", "partyId": "1337", "roles": ["DAGL"]}]
+    tokens = {
+        "owner": org_token(org_number="991825827"),
+        "owner's colleague": org_token(org_number="974760673"),
+        "the owner party": user_token(),
+        "its manager": user_token(user_id="1", party_id="1"),
+        "a stranger": user_token(user_id="2", party_id="2"),
+    }
+    with serving(store, [doc], dagl) as gateway:
+        async with contextlib.AsyncExitStack() as stack:
+            sockets = {
+                who: await stack.enter_async_context(subscribed(gateway.ws_url, token, query))
+                for who, token in tokens.items()
+            }
+            await gateway.subscribers(len(tokens))
+            await mutate(gateway, SET_SUBSTATUS, {"id": doc["id"]})
+            seen = {who: await sockets[who].result() for who in tokens if who != "a stranger"}
+            await sockets["a stranger"].nothing_for(0.3)
+    assert seen["owner"] == seen["owner's colleague"]
+    assert seen["the owner party"] == seen["its manager"]
+    assert seen["owner"]["data"]["instanceChanged"]["instance"]["events"] == [{"eventType": "SubstatusUpdated"}]
+    assert len(seen["owner"]["data"]["instanceChanged"]["instance"]["data"]) == 1
+    user_view = seen["its manager"]
+    assert user_view["data"]["instanceChanged"]["instance"] == {"id": doc["id"], "data": [], "events": None}
+    assert [e["extensions"]["code"] for e in user_view["errors"]] == ["FORBIDDEN"]
+
+
+def test_the_fields_that_show_callers_differently_are_those_instance_view_decides():
+    # One execution of an event serves every subscriber with the same instance_view
+    # (app/authorization/access.py). A field that reads its caller anywhere else would show
+    # one caller what another may see: it must be decided in instance_view, and added here.
+    readers = set()
+    for path in sorted((Path(__file__).parent.parent / "app" / "graphql" / "types").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and "info.context" in ast.unparse(node):
+                readers.add(f"{path.stem}.{node.name}")
+    # totalCount is a count of a query's page, never part of a subscription's instance.
+    assert readers == {"instance.data", "instance.events", "connection.total_count"}

@@ -146,6 +146,15 @@ def check_audit_trail(caller: Caller, *, instance_id: str, org: str) -> None:
         raise Forbidden(f"the audit trail of {instance_id} is shown to its app owner {org} only")
 
 
+def instance_view(caller: Caller) -> tuple[str | None, ...]:
+    """All of the caller that what an instance it may read shows depends on: its audit trail
+    is its app owner's only (check_audit_trail), and end users never see hard-deleted data
+    elements (Access.element_filter). Callers with the same view are shown any instance alike,
+    which lets one execution of a subscription event serve them all; a field that shows
+    callers more or less must be decided here too (tests/test_subscriptions.py checks)."""
+    return ("service owner", caller.org) if caller.is_service_owner else ("end user",)
+
+
 def resource_state(org: str, app: str, instance: Mapping[str, Any]) -> ResourceState:
     process = instance.get("process") or {}
     task = (process.get("currentTask") or {}).get("elementId")

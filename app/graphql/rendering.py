@@ -1,10 +1,12 @@
 """Executing subscription events once for many subscribers.
 
 graphql-core executes a subscription's selection for every event and every subscriber. Those
-who subscribed with the same document, variables, caller and roles get the same answer to the
-same event, so the first one's execution is kept on the event (`InstanceChange.answers`) and
-the others are given it: a change seen by a thousand subscribers of one frontend is executed
-once. Each event runs on a fresh context (`Context.for_event`).
+who subscribed with the same document and variables, and whose callers have the same view of
+instances (`instance_view`: who sees the audit trail and hard-deleted data elements), get the
+same answer to the same event, so the first one's execution is kept on the event
+(`InstanceChange.answers`) and the others are given it: a change seen by a thousand users of one
+frontend is executed once. Whether each subscriber sees the change at all is the change hub's
+decision, per caller, before. The executing subscriber gets a fresh context (`Context.for_event`).
 """
 
 import asyncio
@@ -13,6 +15,7 @@ from typing import Any
 from graphql import OperationType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from app.authorization.access import instance_view
 from app.graphql.subscriptions import InstanceChange
 
 
@@ -38,13 +41,10 @@ class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
 
 
 def _answer_key(executor: StrawberryGraphQLCoreExecutionContext) -> tuple[Any, ...]:
-    context = executor.context_value
-    access = context._access
-    roles = tuple(sorted((p, tuple(sorted(r))) for p, r in access.roles_by_party.items())) if access else ()
     variables = repr(sorted(executor.variable_values.coerced.items()))
-    # By identity: a live subscription's executor holds its operation, so no other one takes
-    # its id while the event is served.
-    return context.caller, roles, id(executor.operation), variables
+    # The operation by identity: a live subscription's executor holds it, so no other one
+    # takes its id while the event is served.
+    return instance_view(executor.context_value.caller), id(executor.operation), variables
 
 
 def _answers_of(executor: StrawberryGraphQLCoreExecutionContext) -> dict[Any, Any] | None:
