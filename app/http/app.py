@@ -6,7 +6,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
@@ -42,6 +42,8 @@ from app.subscriptions.hub import ChangeHub
 log = logging.getLogger("instance_gateway")
 
 Seeder = Callable[[Database], Awaitable[None]]
+# A change stream's read ends within its MAX_AWAIT_MS; beyond this a stopping gateway cancels it.
+STOP_FOLLOWING_S = 2.0
 
 
 @dataclass
@@ -54,6 +56,7 @@ class Services:
     verifier: TokenVerifier
     policies: PolicyRepository
     live: ChangeHub
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)  # the gateway is stopping
 
     def context_for(self, request: Request) -> Context:
         """The context of one request: UNAUTHENTICATED without a valid token."""
@@ -76,7 +79,18 @@ class Services:
     def follow_changes(self, on_open: Callable[[], None]) -> AsyncIterator[StoredChange]:
         """The store's changes: MongoDB's change stream, or the embedded store's own feed."""
         feed = self.database.feed
-        return feed.follow(on_open) if feed is not None else follow_changes(self.database, on_open)
+        return feed.follow(on_open) if feed is not None else follow_changes(self.database, on_open, self.stopping)
+
+    async def stop_following(self, following: asyncio.Task[None]) -> None:
+        """End the change hub's task. A change stream is asked to end after its current read, so
+        that it closes its cursor and gives its connection back; the embedded feed holds none."""
+        if self.database.feed is None:
+            self.stopping.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(following), STOP_FOLLOWING_S)
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
 
 
 def load_policies(settings: Settings) -> PolicyRepository:
@@ -147,9 +161,7 @@ def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
             yield
         finally:
             # The server has let in-flight requests finish before it ends the lifespan.
-            following.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await following
+            await services.stop_following(following)
             await readiness.stop()
             await services.database.close()
             log.info("stopped: the database client is closed")

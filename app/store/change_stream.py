@@ -21,8 +21,9 @@ log = logging.getLogger("instance_gateway")
 
 # mongod's IllegalOperation for `$changeStream` on a standalone server.
 STANDALONE_CODE = 40573
-# How long one getMore waits for changes; below the client's timeoutMS, which bounds it too.
-MAX_AWAIT_MS = 500
+# How long one getMore waits for changes: also how long a stopping gateway waits for the stream
+# to close cleanly. Below the client's timeoutMS, which bounds every call.
+MAX_AWAIT_MS = 100
 # Waits between attempts to reopen a broken stream: from the first to the last, then the last.
 RETRY_DELAYS_S = (0.05, 0.2, 0.5, 1.0, 2.0)
 CHANGE_OPERATIONS = ("insert", "update", "replace", "delete")
@@ -48,14 +49,17 @@ async def _enable_pre_images(database: Database) -> None:
         log.warning("change stream pre-images are off (%s): DELETED reaches only who saw the instance", error)
 
 
-async def follow_changes(database: Database, on_open: Callable[[], None]) -> AsyncIterator[StoredChange]:
+async def follow_changes(
+    database: Database, on_open: Callable[[], None], stopping: asyncio.Event
+) -> AsyncIterator[StoredChange]:
     """Every insert, update, replace and delete of an instance from the stream's opening on
-    (`on_open` is called then); raises ChangeStreamsUnavailable on a standalone server."""
+    (`on_open` is called then) until `stopping` is set; raises ChangeStreamsUnavailable on a
+    standalone server."""
     resume_token: Any = None
     failures = 0
     held = _HeldChanges()
     pre_images_asked = False
-    while True:
+    while not stopping.is_set():
         try:
             if not pre_images_asked:
                 await _enable_pre_images(database)
@@ -71,7 +75,7 @@ async def follow_changes(database: Database, on_open: Callable[[], None]) -> Asy
                     log.info("the change stream is open again, resumed where it broke")
                 failures = 0
                 on_open()
-                while True:
+                while not stopping.is_set():
                     event = await stream.try_next()
                     _stop_if_cancelled()
                     resume_token = stream.resume_token
