@@ -31,8 +31,9 @@ last one (or a timeout), each on another instance, each label unique.
 
 Scenarios: (a) one subscriber; (b) 1,000 subscribers, one caller and one query, the case
 app/graphql/rendering.py executes once per event; (c) 1,000 subscribers who are 1,000 callers
-(service-owner tokens of `ttd` with distinct org_number claims), so that no execution is shared
-and each subscriber costs its own visibility check and execution: the honest cost.
+(service-owner tokens of `ttd` with distinct org_number claims): the change hub judges each
+caller's visibility on its own, while the execution is shared, as callers of one org see an
+instance alike (`instance_view` in app/authorization/access.py).
 
 The clients' receive work is part of what is measured: 1,000 sockets in one Python process
 take their time to read. The report gives the client processes' CPU time per mutation beside
