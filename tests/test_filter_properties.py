@@ -24,7 +24,7 @@ from app.store.database import connect
 from app.store.documents import normalize_instance
 from app.store.filters import compile_read_query
 from app.store.instances import InstanceStore
-from app.store.matching import matches as document_matches
+from app.store.matching import matcher
 from app.store.ordering import SORT_FIELDS, SortKey
 from app.store.writes import write_all
 from tests.conftest import Store
@@ -530,8 +530,8 @@ def test_the_store_matches_what_the_model_says(store, documents, instance_filter
 def test_the_in_process_matcher_agrees_with_the_model(documents, instance_filter):
     # Subscriptions judge each changed document in process (app/store/matching.py), with the
     # query the database would be sent; the test above holds the database to the same model.
-    query = compile_read_query(instance_filter, None)
-    matched = {d["id"] for d in documents if document_matches(query, copy.deepcopy(d))}
+    matches = matcher(compile_read_query(instance_filter, None))
+    matched = {d["id"] for d in documents if matches(copy.deepcopy(d))}
     assert matched == expected_ids(documents, instance_filter)
 
 

@@ -6,12 +6,30 @@ store's matcher, so both stores and this agree on one language: the compiler wri
 condition in a form that MongoDB and mongomock read alike.
 """
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from mongomock.filtering import filter_applies
 
 from app.store.filters import Query
 
+Document = dict[str, Any]
 
-def matches(query: Query, document: dict[str, Any]) -> bool:
-    return bool(filter_applies(query, document))
+
+def matcher(query: Query) -> Callable[[Document], bool]:
+    """The test of `query` against one document as stored."""
+    stored = _as_stored(query)
+    return lambda document: bool(filter_applies(stored, document))
+
+
+def _as_stored(value: Any) -> Any:
+    # BSON keeps milliseconds: a query's times reach the database cut to them, and stored
+    # documents hold no more, so `eq` on a time given to the microsecond matches there.
+    if isinstance(value, datetime):
+        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+    if isinstance(value, dict):
+        return {key: _as_stored(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_stored(item) for item in value]
+    return value

@@ -2,15 +2,15 @@
 one compiled query matched against the document in process. Subscribers with the same caller,
 roles and filter share one Visibility, so a change is judged once for all of them."""
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 
 from app.authorization.access import Access
-from app.store.filters import Query, compile_read_query
-from app.store.matching import matches
+from app.store.filters import compile_read_query
+from app.store.matching import Document, matcher
 
 # The restriction depends on the time (`visibleAfter`); it is decided again once it is older.
 RESTRICTION_LIFETIME = timedelta(seconds=1)
@@ -25,15 +25,15 @@ class Visibility:
     def __init__(self, access: Access, instance_filter: Mapping[str, Any] | None) -> None:
         self._access = access
         self._filter = instance_filter
-        self._query: Query | None = None
+        self._matches: Callable[[Document], bool] | None = None
         self._decided_at: datetime | None = None
 
-    def sees(self, document: dict[str, Any] | None, at: datetime) -> bool:
+    def sees(self, document: Document | None, at: datetime) -> bool:
         """Whether this subscriber may read `document` and it matches the filter, at `at`."""
-        return document is not None and matches(self._query_at(at), document)
+        return document is not None and self._matcher_at(at)(document)
 
-    def _query_at(self, at: datetime) -> Query:
-        if self._query is None or self._decided_at is None or abs(at - self._decided_at) > RESTRICTION_LIFETIME:
-            self._query = compile_read_query(self._filter, self._access.read_restriction(at))
+    def _matcher_at(self, at: datetime) -> Callable[[Document], bool]:
+        if self._matches is None or self._decided_at is None or abs(at - self._decided_at) > RESTRICTION_LIFETIME:
+            self._matches = matcher(compile_read_query(self._filter, self._access.read_restriction(at)))
             self._decided_at = at
-        return self._query
+        return self._matches
