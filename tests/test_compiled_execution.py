@@ -34,6 +34,7 @@ from tests.conftest import TEST_SECRET, Store, org_token, user_token
 from tests.factories import make_data_element, make_instance
 from tests.generated_queries import operations, requests
 from tests.messy_documents import messy_events, messy_instances
+from tests.selections import EVENTS_FIELD, INSTANCE_FIELDS
 
 EXAMPLES_PER_CALLER = 150
 CALLERS: dict[str, Callable[[], str]] = {
@@ -188,25 +189,7 @@ def test_compiled_and_general_execution_answer_generated_queries_alike(
 
 # --- particular cases, each against the general executor --------------------------------------
 
-FULL_INSTANCE = """
-  id appId org instanceGuid created lastChanged dueBefore visibleAfter createdBy lastChangedBy
-  instanceOwner { partyId personNumber organisationNumber username externalIdentifier }
-  selfLinks { apps platform }
-  process { started startEvent ended endEvent
-    currentTask { flow started elementId name altinnTaskType ended flowType validated { timestamp canCompleteTask } } }
-  status { isArchived isSoftDeleted isHardDeleted archived softDeleted hardDeleted readStatus
-    substatus { label description messageBoxLabel } }
-  completeConfirmations { stakeholderId confirmedOn }
-  presentationTexts { key value } dataValues { key value }
-  data { id instanceGuid dataType filename contentType blobStoragePath selfLinks { apps platform } size contentHash
-    locked refs isRead tags userDefinedMetadata { key value } metadata { key value }
-    deleteStatus { isHardDeleted hardDeleted } fileScanResult references { value relation valueType }
-    created createdBy lastChanged lastChangedBy }
-  events { id instanceId dataId created eventType instanceOwnerPartyId additionalInfo
-    user { userId orgId authenticationLevel endUserSystemId nationalIdentityNumber systemUserId
-      systemUserOwnerOrgNo systemUserName }
-    processInfo { started startEvent ended endEvent currentTask { flow elementId } } }
-"""
+FULL_INSTANCE = INSTANCE_FIELDS + EVENTS_FIELD
 
 
 async def both(compiled, general, query: str, variables: dict | None = None, *, caller: str = "app owner") -> dict:

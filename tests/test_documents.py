@@ -10,27 +10,12 @@ from app.store.documents import InvalidDocument, normalize_instance
 from app.timestamps import format_timestamp, parse_timestamp
 from tests.conftest import org_token
 from tests.factories import make_instance
+from tests.selections import INSTANCE_FIELDS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED = json.loads((FIXTURES / "seed-instance.json").read_text())
 
-FULL_INSTANCE = """
-query($id: ID!) { instance(id: $id) {
-  id instanceGuid appId org dueBefore visibleAfter created createdBy lastChanged lastChangedBy
-  instanceOwner { partyId personNumber organisationNumber username externalIdentifier }
-  selfLinks { apps platform }
-  process { started startEvent ended endEvent
-    currentTask { flow started elementId name altinnTaskType ended flowType validated { timestamp canCompleteTask } } }
-  status { isArchived isSoftDeleted isHardDeleted archived softDeleted hardDeleted readStatus
-    substatus { label description messageBoxLabel } }
-  completeConfirmations { stakeholderId confirmedOn }
-  presentationTexts { key value } dataValues { key value }
-  data { id instanceGuid dataType filename contentType blobStoragePath selfLinks { apps platform } size
-    contentHash locked refs isRead tags created createdBy lastChanged lastChangedBy fileScanResult
-    userDefinedMetadata { key value } metadata { key value } references { value relation valueType }
-    deleteStatus { isHardDeleted hardDeleted } }
-} }
-"""
+FULL_INSTANCE = f"query($id: ID!) {{ instance(id: $id) {{ {INSTANCE_FIELDS} }} }}"
 
 
 def _as_shown(value: str | None) -> str | None:

@@ -28,9 +28,9 @@ class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
         return super().build_per_event_executor(payload)  # a copy, answer_key included
 
     def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
-        answers = _answers_of(self)
-        if answers is None:
+        if self.answer_key is None or not isinstance(self.root_value, InstanceChange):
             return super().execute_operation(*args, **kwargs)
+        answers = self.root_value.answers
         if self.answer_key not in answers:
             # Only the subscriber who executes needs a context of its own for this event.
             self.context_value = self.context_value.for_event()
@@ -45,10 +45,3 @@ def _answer_key(executor: StrawberryGraphQLCoreExecutionContext) -> tuple[Any, .
     # The operation by identity: a live subscription's executor holds it, so no other one
     # takes its id while the event is served.
     return instance_view(executor.context_value.caller), id(executor.operation), variables
-
-
-def _answers_of(executor: StrawberryGraphQLCoreExecutionContext) -> dict[Any, Any] | None:
-    if executor.operation.operation is not OperationType.SUBSCRIPTION:
-        return None
-    root = executor.root_value
-    return root.answers if isinstance(root, InstanceChange) else None

@@ -3,7 +3,6 @@ as they happen. The change hub (app/subscriptions/) decides who sees what; this 
 GraphQL face."""
 
 from collections.abc import AsyncGenerator
-from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -45,13 +44,11 @@ def change_of(event: ChangeEvent) -> InstanceChange:
     """The GraphQL value of an event, made once for all its subscribers."""
     change = event.memo.get(InstanceChange)
     if change is None:
-        instance = Instance.from_document(event.document) if event.document is not None else None
-        at: datetime = event.at
         change = InstanceChange(
             operation=InstanceOperation(event.operation),
             instance_id=strawberry.ID(event.instance_id),
-            instance=instance,
-            at=at,
+            instance=Instance.from_document(event.document) if event.document is not None else None,
+            at=event.at,
             answers={},
         )
         event.memo[InstanceChange] = change

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
-from strawberry.types import ExecutionResult
+from strawberry.http import process_result
 from strawberry.types.execution import PreExecutionError
 
 from app.authorization.identity import Caller, InvalidToken, bearer_token
@@ -216,7 +216,7 @@ class _Connection:
                 if isinstance(result, PreExecutionError):
                     await self._send_errors(operation_id, [error.formatted for error in result.errors or []])
                     return
-                await self.send({"type": self.messages.result, "id": operation_id, "payload": _formatted(result)})
+                await self.send({"type": self.messages.result, "id": operation_id, "payload": process_result(result)})
             await self.send({"type": "complete", "id": operation_id})
         except Exception:
             # Strawberry answers errors inside the operation; this is the gateway's own failure.
@@ -254,13 +254,6 @@ class _Connection:
             await asyncio.sleep(self.settings.subscription_keepalive_s)
             if self.protocol == TRANSPORT_WS:
                 await self.send(self.messages.keep_alive)
-
-
-def _formatted(result: ExecutionResult) -> dict[str, Any]:
-    answer: dict[str, Any] = {"data": result.data}
-    if result.errors:
-        answer["errors"] = [error.formatted for error in result.errors]
-    return answer
 
 
 def _bad_input(message: str) -> dict[str, Any]:
