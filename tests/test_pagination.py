@@ -22,6 +22,7 @@ from app.http.app import create_app
 from app.store.cursors import CursorCodec
 from app.store.database import Database
 from app.store.documents import normalize_instance
+from app.store.instances import InstanceStore
 from app.store.writes import write_all
 from tests.conftest import TEST_SECRET, Gateway, Store
 from tests.factories import make_instance
@@ -399,3 +400,27 @@ async def test_instances_inserted_between_pages_cause_no_repeats(store, directio
     assert rest == everything[everything.index(last["id"]) + 1 :]
     assert {d["id"] for d in unread} <= set(rest)
     assert not {d["id"] for d in read} & set(walked)
+
+
+@pytest.mark.parametrize("first", [0, 1, 101, 102, 202, 249, 250, 400])
+async def test_a_streamed_page_is_the_page_whatever_its_batches(database, first):
+    """The page taken document by document as the database sends it (in batches of 101 from
+    MongoDB) is the page read whole: the same documents and cursors, the same next page."""
+    await write_all(database, [normalize_instance(_timed(i)) for i in range(250)], [])
+    store = InstanceStore(database, CursorCodec(b"secret"))
+    read = {"instance_filter": None, "restriction": None, "order": None, "first": first, "after": None, "fields": None}
+    page = await store.find_page(**read)
+    stream = await store.stream_page(**read)
+    taken: list[tuple[str, dict]] = []
+    batches = 0
+    async with contextlib.aclosing(stream.batches()) as pairs_of_batches:
+        async for pairs in pairs_of_batches:
+            batches += 1
+            taken.extend(pairs)
+    assert [c for c, _ in taken] == page.cursors
+    assert [d["id"] for _, d in taken] == [d["id"] for d in page.documents]
+    assert len(taken) == min(first, 250)
+    assert (stream.has_next_page, page.has_next_page) == (first < 250, first < 250)
+    assert stream.end_cursor == (page.cursors[-1] if page.cursors else None)
+    if not database.embedded and first > 101:
+        assert batches > 1

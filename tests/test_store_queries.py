@@ -5,13 +5,15 @@ from tests.factories import make_data_element, make_instance
 
 
 def _record_calls(gw) -> list:
-    """Record the calls the gateway makes on its instances collection from now on."""
+    """Record the calls the gateway makes on its instances collection from now on. From
+    MongoDB a page is read with find_raw_batches: a find whose documents are decoded one by one."""
     instances = gw.http._transport.app.state.services.database.instances
     calls = []
-    for method in ("find", "find_one", "count_documents", "aggregate"):
+    for method in ("find", "find_raw_batches", "find_one", "count_documents", "aggregate"):
         original = getattr(instances, method)
+        name = method.removesuffix("_raw_batches")
 
-        def spy(*args, _method=method, _original=original, **kwargs):
+        def spy(*args, _method=name, _original=original, **kwargs):
             calls.append((_method, args))
             return _original(*args, **kwargs)
 

@@ -7,11 +7,12 @@ are kept here.
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+import bson
 import pymongo
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne, ReturnDocument
 from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
@@ -27,6 +28,11 @@ SERVER_SELECTION_TIMEOUT_MS = 5000
 # What the database needs before serving may take far longer than a request may wait (building
 # indexes on a large collection). Finding a server waits as long, so ping it first.
 PREPARATION_TIMEOUT_S = 600
+
+
+# Documents per batch of `find_batches`: MongoDB's own first batch, so that a page of 1,000
+# is about half a megabyte of BSON at a time instead of all of it.
+RAW_BATCH_SIZE = 101
 
 
 @dataclass
@@ -112,6 +118,34 @@ class Database:
             return
         operation = "insert" if before is None else "update"
         self.feed.publish(StoredChange(operation, after["_id"], before, after, utc_now()))
+
+    async def find_batches(
+        self,
+        collection: Any,
+        query: dict[str, Any],
+        projection: dict[str, Any],
+        sort: list[tuple[str, int]],
+        limit: int,
+    ) -> AsyncIterator[Iterable[dict[str, Any]]]:
+        """The documents of a find, batch by batch as the server sends them. From MongoDB each
+        batch stays BSON until its documents are taken one by one, so a reader that keeps what
+        it makes of each document, and not the document, never holds a whole page decoded."""
+        if self.embedded:  # mongomock has no raw batches, and holds every document anyway
+            with driver_errors():
+                documents = await to_list(collection.find(query, projection).sort(sort).limit(limit))
+            yield documents
+            return
+        cursor = collection.find_raw_batches(query, projection, sort=sort, limit=limit, batch_size=RAW_BATCH_SIZE)
+        try:
+            while True:
+                with driver_errors():
+                    try:
+                        batch = await anext(cursor)
+                    except StopAsyncIteration:
+                        return
+                yield bson.decode_iter(batch, collection.codec_options)
+        finally:
+            await cursor.close()
 
     async def ping(self, timeout_ms: int) -> None:
         """Raises ServiceUnavailable unless the database answers within `timeout_ms`."""

@@ -1,11 +1,12 @@
 """Reading instances: pages, counts and single documents, each in one database query."""
 
-from collections.abc import Collection, Mapping, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from app.store.cursors import CursorCodec, query_fingerprint
-from app.store.database import Database, driver_errors, to_list
+from app.store.database import Database, driver_errors
 from app.store.filters import Query, all_of, compile_instance_filter, compile_read_query
 from app.store.ordering import (
     TIE_BREAK,
@@ -35,8 +36,49 @@ class Page:
     has_next_page: bool
 
 
+class PageStream:
+    """One page, taken document by document as the database sends them: `batches()` gives
+    (cursor, document) pairs, and once they are all taken `has_next_page` and `end_cursor` are
+    known. A reader that keeps only what it makes of each document never holds the page."""
+
+    def __init__(
+        self,
+        batches: AsyncIterator[Iterable[Document]] | None,
+        first: int,
+        cursor_of: Callable[[Document], str],
+        *,
+        has_next_page: bool = False,
+    ) -> None:
+        self.has_next_page = has_next_page
+        self.end_cursor: str | None = None
+        self._batches = batches
+        self._first = first
+        self._cursor_of = cursor_of
+        self._taken = 0
+
+    async def batches(self) -> AsyncIterator[Iterator[tuple[str, Document]]]:
+        """Each batch's pairs; take them all before asking for the next batch."""
+        if self._batches is None:
+            return
+        async with contextlib.aclosing(self._batches) as batches:
+            async for documents in batches:
+                yield self._take(documents)
+                if self.has_next_page:
+                    return
+
+    def _take(self, documents: Iterable[Document]) -> Iterator[tuple[str, Document]]:
+        for document in documents:
+            if self._taken == self._first:  # the one more than asked for: there is a next page
+                self.has_next_page = True
+                return
+            self._taken += 1
+            self.end_cursor = self._cursor_of(document)
+            yield self.end_cursor, document
+
+
 class InstanceStore:
     def __init__(self, database: Database, cursor_codec: CursorCodec) -> None:
+        self._database = database
         self._instances = database.instances
         self._cursors = cursor_codec
 
@@ -51,21 +93,51 @@ class InstanceStore:
         fields: Collection[str] | None,
     ) -> Page:
         """One page in keyset order; `fields` limits what is fetched (None: everything)."""
+        stream = await self.stream_page(
+            instance_filter=instance_filter,
+            restriction=restriction,
+            order=order,
+            first=first,
+            after=after,
+            fields=fields,
+        )
+        documents: list[Document] = []
+        cursors: list[str] = []
+        async with contextlib.aclosing(stream.batches()) as batches:
+            async for pairs in batches:
+                for cursor, document in pairs:
+                    cursors.append(cursor)
+                    documents.append(document)
+        return Page(documents=documents, cursors=cursors, has_next_page=stream.has_next_page)
+
+    async def stream_page(
+        self,
+        *,
+        instance_filter: Mapping[str, Any] | None,
+        restriction: Mapping[str, Any] | None,
+        order: Sequence[SortKey] | None,
+        first: int,
+        after: str | None,
+        fields: Collection[str] | None,
+    ) -> PageStream:
+        """The page of `find_page`, to be taken document by document."""
         keys = normalize_order(order)
         fingerprint = query_fingerprint(instance_filter, keys)
         query = compile_read_query(instance_filter, restriction)
         if after is not None:
             values, last_id = self._cursors.decode(after, fingerprint, len(keys))
             query = all_of(query, after_position(keys, values, last_id))
+
+        def cursor_of(document: Document) -> str:
+            return self._cursors.encode(fingerprint, position_of(keys, document), document[TIE_BREAK])
+
         if first == 0:
-            return Page(documents=[], cursors=[], has_next_page=await self._exists(query))
+            return PageStream(None, 0, cursor_of, has_next_page=await self._exists(query))
         projection = _projection(fields, extra=[k.field for k in keys])
-        with driver_errors():
-            cursor = self._instances.find(query, projection).sort(sort_specification(keys))
-            documents = await to_list(cursor.limit(first + 1))
-        page = documents[:first]
-        cursors = [self._cursors.encode(fingerprint, position_of(keys, d), d[TIE_BREAK]) for d in page]
-        return Page(documents=page, cursors=cursors, has_next_page=len(documents) > first)
+        batches = self._database.find_batches(
+            self._instances, query, projection, sort_specification(keys), limit=first + 1
+        )
+        return PageStream(batches, first, cursor_of)
 
     async def count(self, *, instance_filter: Mapping[str, Any] | None, restriction: Mapping[str, Any] | None) -> int:
         with driver_errors():
