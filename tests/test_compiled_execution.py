@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.config import Settings
+from app.graphql.compiled.encoded import CHUNK_BYTES
 from app.http.app import create_app
 from app.store.documents import normalize_instance
 from app.store.writes import write_all
@@ -300,6 +301,44 @@ async def test_a_page_reads_its_audit_trails_in_one_query(store):
         assert compiled_queries(compiled).answered == 1
     assert [f for f in found if f == "instanceEvents"] == ["instanceEvents"]
     assert all(n["events"] == [{"eventType": "Created"}] for n in body["data"]["instances"]["nodes"])
+
+
+async def test_a_page_larger_than_a_chunk_and_a_batch_is_sent_in_chunks_alike(store):
+    """A page of more documents than MongoDB sends in one batch (101), and more bytes than the
+    gateway sends in one chunk: streamed, with its length, the general executor's answer."""
+    instances = [stored(presentationTexts={"title": "x" * 2000}) for _ in range(150)]
+    events = [
+        {"id": f"e{i}", "instanceId": d["id"], "created": datetime(2024, 1, 1, tzinfo=UTC), "eventType": "Created"}
+        for i, d in enumerate(instances[::3])
+    ]
+    query = f"""{{ instances(first: 140) {{
+        totalCount edges {{ cursor node {{ {FULL_INSTANCE} }} }} pageInfo {{ hasNextPage endCursor }}
+    }} }}"""
+    async with twins_with(store, instances, events) as (compiled, general):
+        body = await both(compiled, general, query)
+        headers = {"Authorization": f"Bearer {CALLERS['app owner']()}"}
+        response = await compiled.post("/graphql", json={"query": query}, headers=headers)
+        assert compiled_queries(compiled).answered == 2
+    assert int(response.headers["content-length"]) == len(response.content) > CHUNK_BYTES
+    assert len(body["data"]["instances"]["edges"]) == 140
+    assert sum(bool(e["node"]["events"]) for e in body["data"]["instances"]["edges"]) >= 40
+
+
+async def test_stored_nul_characters_do_not_move_the_audit_trail(store):
+    """The audit trail goes into an encoded instance where a NUL byte holds its place; a NUL
+    character in a stored text is written escaped, so it can never be taken for that place."""
+    instance = stored(lastChangedBy="a\x00b", presentationTexts={"t": "\x00"})
+    event = {"id": "e", "instanceId": instance["id"], "created": datetime(2024, 1, 1, tzinfo=UTC), "eventType": "\x00"}
+    query = "{ instances { nodes { lastChangedBy events { eventType } presentationTexts { key value } } } }"
+    async with twins_with(store, [instance], [event]) as (compiled, general):
+        body = await both(compiled, general, query)
+        assert compiled_queries(compiled).answered == 1
+    [node] = body["data"]["instances"]["nodes"]
+    assert node == {
+        "lastChangedBy": "a\x00b",
+        "events": [{"eventType": "\x00"}],
+        "presentationTexts": [{"key": "t", "value": "\x00"}],
+    }
 
 
 def spy_on_finds(client: httpx.AsyncClient) -> list[str]:

@@ -14,7 +14,7 @@ from app.graphql.context import Context
 from app.graphql.inputs import InstanceFilter, InstanceOrder, SortDirection, plain_data
 from app.graphql.selection import document_fields, selects, subfields
 from app.store.filters import check_instance_filter
-from app.store.instances import Document, Page
+from app.store.instances import Document, Page, PageStream
 from app.store.ordering import SortKey
 
 DEFAULT_PAGE_SIZE = 100
@@ -26,7 +26,26 @@ class InstancesRead:
     page: Page | None  # None when the selection needs no page
 
 
-async def read_instances(
+@dataclass(frozen=True)
+class InstancesStream:
+    instance_filter: Mapping[str, Any] | None
+    page: PageStream | None  # None when the selection needs no page
+
+
+async def read_instances(context: Context, selections: Sequence[Selection], **arguments: Any) -> InstancesRead:
+    """The page that `instances(...)` with these arguments and the fields selected under it
+    (`selections`) answers with."""
+    instance_filter, page_read = await _page_read(context, selections, **arguments)
+    return InstancesRead(instance_filter, None if page_read is None else await context.store.find_page(**page_read))
+
+
+async def stream_instances(context: Context, selections: Sequence[Selection], **arguments: Any) -> InstancesStream:
+    """The page of `read_instances`, to be taken document by document."""
+    instance_filter, page_read = await _page_read(context, selections, **arguments)
+    return InstancesStream(instance_filter, None if page_read is None else await context.store.stream_page(**page_read))
+
+
+async def _page_read(
     context: Context,
     selections: Sequence[Selection],
     *,
@@ -34,9 +53,8 @@ async def read_instances(
     order_by: list[InstanceOrder] | None = strawberry.UNSET,
     first: int | None = DEFAULT_PAGE_SIZE,
     after: str | None = strawberry.UNSET,
-) -> InstancesRead:
-    """The page that `instances(...)` with these arguments and the fields selected under it
-    (`selections`) answers with."""
+) -> tuple[Mapping[str, Any] | None, dict[str, Any] | None]:
+    """The caller's filter, and the store's arguments for the page (None: no page is needed)."""
     first = DEFAULT_PAGE_SIZE if first is None else first
     max_page_size = context.settings.max_page_size
     if not 0 <= first <= max_page_size:
@@ -44,16 +62,15 @@ async def read_instances(
     instance_filter = (await context.access()).instance_filter(plain_data(filter))
     check_instance_filter(instance_filter)
     if not after and not any(selects(selections, name) for name in ("edges", "nodes", "pageInfo")):
-        return InstancesRead(instance_filter, None)
-    page = await context.store.find_page(
-        instance_filter=instance_filter,
-        restriction=await context.read_restriction(),
-        order=[SortKey(o.field.value, descending=o.direction is SortDirection.DESC) for o in order_by or []],
-        first=first,
-        after=after or None,
-        fields=document_fields(subfields(selections, "nodes") + subfields(selections, "edges", "node")),
-    )
-    return InstancesRead(instance_filter, page)
+        return instance_filter, None
+    return instance_filter, {
+        "instance_filter": instance_filter,
+        "restriction": await context.read_restriction(),
+        "order": [SortKey(o.field.value, descending=o.direction is SortDirection.DESC) for o in order_by or []],
+        "first": first,
+        "after": after or None,
+        "fields": document_fields(subfields(selections, "nodes") + subfields(selections, "edges", "node")),
+    }
 
 
 async def count_instances(context: Context, instance_filter: Mapping[str, Any] | None) -> int:

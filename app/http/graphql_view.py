@@ -2,13 +2,14 @@
 edge too (a body that is not a JSON object, too large, or a method other than GET and POST gets
 a GraphQL error with a code, never plain text), in either media type of GraphQL over HTTP."""
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
@@ -18,6 +19,7 @@ from strawberry.types.graphql import OperationType
 
 from app.config import Settings
 from app.errors import GatewayError
+from app.graphql.compiled.encoded import CHUNK_BYTES, chunks, encoded_parts
 from app.graphql.context import Context
 from app.http.authentication import development_headers
 from app.http.graphiql import graphiql_response
@@ -44,6 +46,25 @@ def _never_executed(response: GraphQLHTTPResponse) -> bool:
     # variables did not coerce. Errors during execution carry the path of their field.
     errors = response.get("errors") or []
     return response.get("data") is None and bool(errors) and all("path" not in error for error in errors)
+
+
+def _response_of_parts(parts: list[bytes], sub_response: Response) -> Response:
+    """A response encoded in parts (a compiled page): sent chunk by chunk as the connection
+    takes them, so that it is never also held whole, nor copied into the socket's buffer."""
+    size = sum(len(p) for p in parts)
+    if size <= CHUNK_BYTES:
+        response: Response = Response(b"".join(parts))
+    else:
+
+        async def content() -> AsyncIterator[bytes]:
+            for chunk in chunks(parts):
+                yield chunk
+
+        response = StreamingResponse(content(), headers={"content-length": str(size)})
+    response.status_code = sub_response.status_code or 200
+    response.headers.raw.extend(sub_response.headers.raw)
+    response.background = sub_response.background
+    return response
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -107,7 +128,11 @@ class GraphQLView(GraphQL[Context, None]):
         if media_type == GRAPHQL_RESPONSE_JSON and isinstance(response_data, dict) and _never_executed(response_data):
             response_data = {key: value for key, value in response_data.items() if key != "data"}
             sub_response.status_code = 400
-        response = super().create_response(response_data, sub_response)
+        parts = encoded_parts(response_data) if isinstance(response_data, dict) else None
+        if parts is None:
+            response = super().create_response(response_data, sub_response)
+        else:
+            response = _response_of_parts(parts, sub_response)
         response.headers["content-type"] = media_type
         return response
 

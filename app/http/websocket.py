@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.http import process_result
@@ -22,6 +21,7 @@ from strawberry.types.execution import PreExecutionError
 
 from app.authorization.identity import Caller, InvalidToken, bearer_token
 from app.config import Settings
+from app.graphql.compiled.encoded import dumps
 from app.graphql.errors import INTERNAL_MESSAGE
 from app.http.observability import request_id_of
 from app.http.request_json import InvalidJSON, decode_object
@@ -125,7 +125,7 @@ class _Connection:
 
     async def send(self, message: dict[str, Any]) -> None:
         if not self.closed:
-            await self.websocket.send_text(orjson.dumps(message).decode())
+            await self.websocket.send_text(dumps(message).decode())
 
     async def _handle(self, text: str | None) -> None:
         try:

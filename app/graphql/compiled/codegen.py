@@ -45,10 +45,8 @@ from app.graphql.compiled.plan import (
     Nodes,
     NotCompilable,
     ObjectSelection,
-    PageInfo,
     Plan,
     Root,
-    TotalCount,
     Typename,
 )
 from app.graphql.types import values
@@ -92,7 +90,7 @@ class Compiled:
     plan: Plan
     builders: tuple[
         Callable[..., Any] | None, ...
-    ]  # for each root: connection(page, total, rt) or instance(doc, rt, at)
+    ]  # for each root: connection(cursor, doc, index, rt) or instance(doc, rt, at)
     event_items: tuple[Callable[[Any], Any], ...]  # InstanceEvent for each of plan.events
     source: str  # the generated code, with placeholders, for reading
 
@@ -332,46 +330,28 @@ class _Generator:
     # -- connections
 
     def connection(self, root_key: str, connection: Connection) -> str:
+        """A function for one document of a page: `name(cursor, document, index, rt)`, giving
+        the item of each list the connection selects (its edges, its nodes), in order."""
         name = self.new("b")
-        function = self.function(f"def {name}(page, total, rt):")
-        function.add("docs = page.documents")
-        function.add("cursors = page.cursors")
+        function = self.function(f"def {name}(c, d, i, rt):")
         root = self.key(root_key)
-        entries = []
+        items = []
         for f in connection.fields:
             key = self.key(f.key)
-            if isinstance(f, Typename):
-                entries.append(f"{key}: {self.const(f.name)}")
-            elif isinstance(f, TotalCount):
-                entries.append(f"{key}: total")
-            elif isinstance(f, PageInfo):
-                entries.append(f"{key}: {self.page_info(f)}")
-            elif isinstance(f, Nodes):
+            if isinstance(f, Nodes):
                 item = self.instance(f.selection)
-                if _selects_events(f.selection):
-                    entries.append(f"{key}: [{item}(d, rt, ({root}, {key}, i)) for i, d in enumerate(docs)]")
-                else:
-                    entries.append(f"{key}: [{item}(d, rt, None) for d in docs]")
+                at = f"({root}, {key}, i)" if _selects_events(f.selection) else "None"
+                items.append(f"{item}(d, rt, {at})")
             elif isinstance(f, Edges):
-                entries.append(f"{key}: {self.edges(root, key, f)}")
+                items.append(self.edge(root, key, f))
         if not connection.reads_instances and _may_raise(connection.instance_type):
             # The resolver reads every document of the page even when no field of it is selected.
-            with function.block("for d in docs:"):
-                function.add(f"{self.type_guard(connection.instance_type)}(d)")
-        function.add("return {" + ", ".join(entries) + "}")
+            function.add(f"{self.type_guard(connection.instance_type)}(d)")
+        function.add("return (" + "".join(f"{item}, " for item in items) + ")")
         return name
 
-    def page_info(self, page_info: PageInfo) -> str:
-        values_by_field = {
-            "hasNextPage": "page.has_next_page",
-            "endCursor": "(cursors[-1] if cursors else None)",
-            "__typename": self.const(page_info.type_name),
-        }
-        return "{" + ", ".join(f"{self.key(key)}: {values_by_field[name]}" for key, name in page_info.fields) + "}"
-
-    def edges(self, root: str, edges_key: str, edges: Edges) -> str:
+    def edge(self, root: str, edges_key: str, edges: Edges) -> str:
         entries = []
-        indexed = False
         for f in edges.fields:
             key = self.key(f.key)
             if isinstance(f, Typename):
@@ -380,13 +360,9 @@ class _Generator:
                 entries.append(f"{key}: c")
             elif isinstance(f, Node):
                 item = self.instance(f.selection)
-                if _selects_events(f.selection):
-                    indexed = True
-                    entries.append(f"{key}: {item}(d, rt, ({root}, {edges_key}, i, {key}))")
-                else:
-                    entries.append(f"{key}: {item}(d, rt, None)")
-        loop = "for i, (c, d) in enumerate(zip(cursors, docs))" if indexed else "for c, d in zip(cursors, docs)"
-        return "[{" + ", ".join(entries) + "} " + loop + "]"
+                at = f"({root}, {edges_key}, i, {key})" if _selects_events(f.selection) else "None"
+                entries.append(f"{key}: {item}(d, rt, {at})")
+        return "{" + ", ".join(entries) + "}"
 
     # -- the module
 

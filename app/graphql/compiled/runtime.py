@@ -1,21 +1,24 @@
 """Running a compiled plan for one request: the same reads as the resolvers (app/graphql/reads.py),
-then the generated functions turn the documents straight into the response.
+then the generated functions turn the documents straight into the response, each root field
+encoded as JSON (encoded.py). A page is taken one document at a time as the database sends it,
+and each instance is encoded as soon as it is built, so that neither the page's documents nor
+the objects built of them are ever all alive at once.
 
 The one error it answers itself is the general executor's most common: `events` for someone
-other than the app owner, FORBIDDEN, with null for that field only. The general executor reports
-those errors in the order its asyncio tasks run them, which `_error_order` works out. Any other
-error (a database failure, a refused argument, a stored value that reads as an error) raises,
-and the general executor answers the request.
+other than the app owner, FORBIDDEN, with null for that field only, in the general executor's
+order (error_order.py). Any other error (a database failure, a refused argument, a stored value
+that reads as an error) raises, and the general executor answers the request.
 """
 
+import asyncio
 import contextlib
 import gc
-from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import ExecutionResult, GraphQLError, located_error
+import orjson
+from graphql import ExecutionResult
 from graphql.execution.values import VariableValues, get_argument_values
 from strawberry import Schema
 from strawberry.types.arguments import convert_arguments
@@ -23,25 +26,34 @@ from strawberry.types.arguments import convert_arguments
 from app.authorization.access import check_audit_trail
 from app.errors import Forbidden
 from app.graphql.compiled.codegen import Compiled
-from app.graphql.compiled.leaves import Unsupported, int32
-from app.graphql.compiled.plan import Connection, Edges, Events, Node, Nodes, ObjectSelection, Root, TotalCount
+from app.graphql.compiled.encoded import EncodedJSON
+from app.graphql.compiled.error_order import FieldError, ordered_errors
+from app.graphql.compiled.leaves import int32
+from app.graphql.compiled.plan import Connection, Edges, Nodes, PageInfo, Root, TotalCount, Typename
 from app.graphql.context import Context
 from app.graphql.inputs import plain_data
-from app.graphql.reads import count_instances, read_instance, read_instances
+from app.graphql.reads import count_instances, read_instance, stream_instances
 from app.graphql.types.instance import Instance
 from app.store.elements import element_matcher
-from app.store.instances import Document, Page
+from app.store.instances import Document, PageStream
 
-_EMPTY_PAGE = Page(documents=[], cursors=[], has_next_page=False)
 _INSTANCE_ID = Instance.STORED["id"]
 _INSTANCE_ORG = Instance.STORED["org"]
 
+# Where an instance's audit trail goes, until the trails are read: a NUL byte, which orjson
+# never writes otherwise (it escapes every control character in a string).
+_HOLE = orjson.Fragment(b"\x00")
 
-@dataclass(frozen=True)
-class _FieldError:
-    path: tuple[str | int, ...]
-    events: Events
-    error: Exception
+Parts = list[Any]  # bytes, and _EventsHole until the holes are filled
+
+
+@dataclass
+class _EventsHole:
+    instance_id: str
+    org: Any
+    index: int  # of plan.events
+    at: tuple[str | int, ...]  # the path of the instance
+    encoded: bytes = b"null"
 
 
 class Runtime:
@@ -49,11 +61,12 @@ class Runtime:
 
     def __init__(self, compiled: Compiled, context: Context) -> None:
         self.matchers: Sequence[Any] = ()  # for each `data` field: its filter, compiled, or None
-        self.errors: list[_FieldError] = []
+        self.errors: list[FieldError] = []
         self._compiled = compiled
         self._context = context
-        self._denied: dict[str, Forbidden] = {}
-        self._trails: dict[str, list[Document]] = {}
+        self._holes: list[_EventsHole] = []
+        self._placed = 0  # how many of the holes are in parts already
+        self._trails: dict[str, list[Document]] = {}  # read before they were known to be needed
 
     async def prepare(self, schema: Schema, variable_values: VariableValues) -> None:
         """The filter of each `data` field, narrowed to what the caller may see, as the `data`
@@ -68,32 +81,67 @@ class Runtime:
             matchers.append(element_matcher(element_filter) if element_filter else None)
         self.matchers = tuple(matchers)
 
-    async def load_events(self, documents: Sequence[Document]) -> None:
-        """The audit trails of these instances that the caller may read, in one query."""
-        wanted: list[str] = []
-        for document in documents:
-            instance_id = _INSTANCE_ID(document)
-            if instance_id in self._trails or instance_id in self._denied:
+    def events(self, document: Document, index: int, at: tuple[str | int, ...]) -> orjson.Fragment:
+        """A hole for this instance's audit trail: the trails of a page are read in one query
+        once the page is built, when it is known which instances it holds."""
+        self._holes.append(_EventsHole(_INSTANCE_ID(document), _INSTANCE_ORG(document), index, at))
+        return _HOLE
+
+    def encode(self, value: Any, parts: Parts) -> None:
+        """Add the JSON of `value` to `parts`, with its holes in their places."""
+        encoded = orjson.dumps(value)
+        if self._placed == len(self._holes):
+            parts.append(encoded)
+            return
+        pieces = encoded.split(b"\x00")
+        parts.append(pieces[0])
+        for piece in pieces[1:]:
+            parts.append(self._holes[self._placed])
+            parts.append(piece)
+            self._placed += 1
+
+    async def read_instance(self, root: Root, arguments: dict[str, Any]) -> Document | None:
+        """`instance(id)`'s document. When the caller may be its app owner and `events` is
+        selected, its audit trail is read at the same time: what the caller may not read is
+        never used, since fill_events decides by the document."""
+        read = read_instance(self._context, root.selections, **arguments)
+        if not (root.selects_events and self._context.caller.is_service_owner):
+            return await read
+        instance_id = str(arguments["id"])
+        async with asyncio.TaskGroup() as reads:
+            document = reads.create_task(read)
+            trails = reads.create_task(self._context.changes.events_of([instance_id]))
+        self._trails.update(trails.result())
+        return document.result()
+
+    async def fill_events(self) -> None:
+        """Each hole's audit trail, or null and FORBIDDEN: the trails the caller may read, in
+        one query."""
+        denied: dict[str, Forbidden] = {}
+        wanted: dict[str, None] = {}
+        for hole in self._holes:
+            if hole.instance_id in denied or hole.instance_id in wanted:
                 continue
             try:
-                check_audit_trail(self._context.caller, instance_id=instance_id, org=_INSTANCE_ORG(document))
+                check_audit_trail(self._context.caller, instance_id=hole.instance_id, org=hole.org)
             except Forbidden as error:
-                self._denied[instance_id] = error
+                denied[hole.instance_id] = error
             else:
-                wanted.append(instance_id)
-                self._trails[instance_id] = []
-        if wanted:
-            self._trails.update(await self._context.changes.events_of(wanted))
+                wanted[hole.instance_id] = None
+        unread = [i for i in wanted if i not in self._trails]
+        trails = {**self._trails, **(await self._context.changes.events_of(unread) if unread else {})}
+        for hole in self._holes:
+            events = self._compiled.plan.events[hole.index]
+            error = denied.get(hole.instance_id)
+            if error is not None:
+                self.errors.append(FieldError((*hole.at, events.key), events, error))
+            else:
+                item = self._compiled.event_items[hole.index]
+                hole.encoded = orjson.dumps([item(e) for e in trails.get(hole.instance_id, ())])
 
-    def events(self, document: Document, index: int, at: tuple[str | int, ...]) -> list[Any] | None:
-        instance_id = _INSTANCE_ID(document)
-        events = self._compiled.plan.events[index]
-        denied = self._denied.get(instance_id)
-        if denied is not None:
-            self.errors.append(_FieldError((*at, events.key), events, denied))
-            return None
-        item = self._compiled.event_items[index]
-        return [item(e) for e in self._trails[instance_id]]
+
+def _filled(parts: Parts) -> EncodedJSON:
+    return EncodedJSON([p if p.__class__ is bytes else p.encoded for p in parts])
 
 
 def _arguments(schema: Schema, root_or_data: Any, node: Any, variable_values: VariableValues) -> dict[str, Any]:
@@ -115,33 +163,78 @@ async def run(compiled: Compiled, schema: Schema, context: Context, variable_val
             result[root.key] = root.result.name  # type: ignore[union-attr]: __typename
         elif isinstance(root.result, Connection):
             arguments = _arguments(schema, root, root.node, variable_values)
-            read = await read_instances(context, root.selections, **arguments)
-            total = int32(await count_instances(context, read.instance_filter)) if root.result.counts else None
-            page = read.page or _EMPTY_PAGE
-            if root.selects_events:
-                await runtime.load_events(page.documents)
-            counts[root.key] = len(page.documents)
+            read = await stream_instances(context, root.selections, **arguments)
             await runtime.prepare(schema, variable_values)
-            with _no_collections():
-                result[root.key] = build(page, total, runtime)
+            lists, counts[root.key] = await _build_page(build, root.result, read.page, runtime)
+            total = int32(await count_instances(context, read.instance_filter)) if root.result.counts else None
+            result[root.key] = _connection(root.result, lists, read.page, total)
         else:
-            document = await read_instance(
-                context, root.selections, **_arguments(schema, root, root.node, variable_values)
-            )
-            if document is not None and root.selects_events:
-                await runtime.load_events([document])
+            document = await runtime.read_instance(root, _arguments(schema, root, root.node, variable_values))
             counts[root.key] = 1
             await runtime.prepare(schema, variable_values)
+            if document is None:
+                result[root.key] = None
+            else:
+                parts: Parts = []
+                with _no_collections():
+                    runtime.encode(build(document, runtime, (root.key,)), parts)
+                result[root.key] = parts
+    await runtime.fill_events()
+    data = {key: _filled(value) if isinstance(value, list) else value for key, value in result.items()}
+    return ExecutionResult(data, ordered_errors(plan.roots, runtime.errors, counts) or None)
+
+
+async def _build_page(
+    build: Any, connection: Connection, page: PageStream | None, runtime: Runtime
+) -> tuple[list[Parts], int]:
+    """The encoded items of each list the connection selects (edges, nodes), and how many
+    documents the page has."""
+    lists: list[Parts] = [[] for f in connection.fields if isinstance(f, Edges | Nodes)]
+    count = 0
+    if page is None:
+        return lists, count
+    async with contextlib.aclosing(page.batches()) as batches:
+        async for pairs in batches:
             with _no_collections():
-                result[root.key] = None if document is None else build(document, runtime, (root.key,))
-    return ExecutionResult(result, _errors(plan.roots, runtime.errors, counts) or None)
+                for cursor, document in pairs:
+                    for parts, item in zip(lists, build(cursor, document, count, runtime), strict=True):
+                        if count:
+                            parts.append(b",")
+                        runtime.encode(item, parts)
+                    count += 1
+    return lists, count
+
+
+def _connection(connection: Connection, lists: list[Parts], page: PageStream | None, total: int | None) -> Parts:
+    """The connection's JSON around its lists, in the order of its fields."""
+    parts: Parts = [b"{"]
+    items = iter(lists)
+    for n, f in enumerate(connection.fields):
+        parts.append((b"," if n else b"") + orjson.dumps(f.key) + b":")
+        if isinstance(f, Typename):
+            parts.append(orjson.dumps(f.name))
+        elif isinstance(f, TotalCount):
+            parts.append(orjson.dumps(total))
+        elif isinstance(f, PageInfo):
+            values = {
+                "hasNextPage": page is not None and page.has_next_page,
+                "endCursor": None if page is None else page.end_cursor,
+                "__typename": f.type_name,
+            }
+            parts.append(orjson.dumps({key: values[name] for key, name in f.fields}))
+        else:
+            parts.append(b"[")
+            parts.extend(next(items))
+            parts.append(b"]")
+    parts.append(b"}")
+    return parts
 
 
 @contextlib.contextmanager
 def _no_collections() -> Iterator[None]:
-    """No garbage collection while a response is built: everything it is built of stays alive
-    until the response is sent, so a collection would free nothing, and a full one would walk
-    every object of the page (on a page of 1,000, more than the whole build takes)."""
+    """No garbage collection while a response is built: what it is built of is freed as it goes
+    by reference counting, and what is built stays alive until it is sent, so a collection
+    would free nothing, and a full one would walk every object of the page."""
     if not gc.isenabled():
         yield
         return
@@ -150,81 +243,3 @@ def _no_collections() -> Iterator[None]:
         yield
     finally:
         gc.enable()
-
-
-def _errors(roots: Sequence[Root], errors: list[_FieldError], counts: Mapping[str, int]) -> list[GraphQLError]:
-    if not errors:
-        return []
-    root_keys = {e.path[0] for e in errors}
-    if len(root_keys) > 1:
-        # Root fields run concurrently in the general executor, and the order of their errors
-        # depends on when the database answers each.
-        raise Unsupported("errors under more than one root field")
-    [root] = [r for r in roots if r.key in root_keys]
-    rank = _error_order(root, counts[root.key])
-    try:
-        ordered = sorted(errors, key=lambda e: rank[e.path])
-    except KeyError:
-        raise Unsupported("an error where none was foreseen") from None
-    return [located_error(e.error, list(e.events.nodes), list(e.path)) for e in ordered]
-
-
-# The general executor's asyncio work for one root field, as a tree: a list is a group of
-# awaitables (gathered as tasks when two or more, awaited in place when one), a tuple a field
-# resolved asynchronously: the path of an `events` field, or () for any other.
-_Tree = list[Any] | tuple[str | int, ...]
-
-
-def _instance_tree(selection: ObjectSelection, at: tuple[str | int, ...]) -> list[Any]:
-    return [(*at, f.key) if isinstance(f, Events) else () for f in selection.awaited]
-
-
-def _root_tree(root: Root, count: int) -> list[Any]:
-    key = root.key
-    if isinstance(root.result, ObjectSelection):
-        return _instance_tree(root.result, (key,))
-    assert isinstance(root.result, Connection)
-    tree: list[Any] = []
-    for f in root.result.fields:
-        if isinstance(f, TotalCount):
-            tree.append(())
-        elif isinstance(f, Nodes):
-            items = [t for i in range(count) if (t := _instance_tree(f.selection, (key, f.key, i)))]
-            if items:
-                tree.append(items)
-        elif isinstance(f, Edges):
-            edges = []
-            for i in range(count):
-                edge = [
-                    t
-                    for n in f.fields
-                    if isinstance(n, Node)
-                    if (t := _instance_tree(n.selection, (key, f.key, i, n.key)))
-                ]
-                if edge:
-                    edges.append(edge)
-            if edges:
-                tree.append(edges)
-    return tree
-
-
-def _error_order(root: Root, count: int) -> dict[tuple[str | int, ...], int]:
-    """The rank of each `events` path among the errors the general executor reports: graphql-core
-    gathers two or more awaitables as tasks, which asyncio runs first come, first served, and
-    awaits a single one in place; an `events` field fails as soon as its task first runs."""
-    rank: dict[tuple[str | int, ...], int] = {}
-    tasks: deque[_Tree] = deque()
-
-    def run(tree: _Tree) -> None:
-        if isinstance(tree, tuple):
-            if tree:
-                rank.setdefault(tree, len(rank))
-        elif len(tree) == 1:
-            run(tree[0])
-        else:
-            tasks.extend(tree)
-
-    run(_root_tree(root, count))
-    while tasks:
-        run(tasks.popleft())
-    return rank
