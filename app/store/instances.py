@@ -82,25 +82,9 @@ class InstanceStore:
         self._instances = database.instances
         self._cursors = cursor_codec
 
-    async def find_page(
-        self,
-        *,
-        instance_filter: Mapping[str, Any] | None,
-        restriction: Mapping[str, Any] | None,
-        order: Sequence[SortKey] | None,
-        first: int,
-        after: str | None,
-        fields: Collection[str] | None,
-    ) -> Page:
-        """One page in keyset order; `fields` limits what is fetched (None: everything)."""
-        stream = await self.stream_page(
-            instance_filter=instance_filter,
-            restriction=restriction,
-            order=order,
-            first=first,
-            after=after,
-            fields=fields,
-        )
+    async def find_page(self, **read: Any) -> Page:
+        """The page of `stream_page` (the same arguments), taken whole."""
+        stream = await self.stream_page(**read)
         documents: list[Document] = []
         cursors: list[str] = []
         async with contextlib.aclosing(stream.batches()) as batches:
@@ -120,7 +104,8 @@ class InstanceStore:
         after: str | None,
         fields: Collection[str] | None,
     ) -> PageStream:
-        """The page of `find_page`, to be taken document by document."""
+        """One page in keyset order, to be taken document by document; `fields` limits what is
+        fetched (None: everything)."""
         keys = normalize_order(order)
         fingerprint = query_fingerprint(instance_filter, keys)
         query = compile_read_query(instance_filter, restriction)
