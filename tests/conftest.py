@@ -111,12 +111,19 @@ class Store:
 
     def settings(self, **overrides: Any) -> dict[str, Any]:
         """Gateway settings on this store. On a server, the demo policies stand in for the
-        embedded store's default, so that the same tests mean the same on both."""
+        embedded store's default, so that the same tests mean the same on both. The server is
+        shared by the whole run on a busy machine: a ping it answers after the default 500 ms
+        would have the gateway start unprepared and seed its documents a second later, after
+        the test's first request, so a gateway on it waits longer before deciding that."""
         if self.embedded:
             return overrides
-        return {"mongodb_url": self.url, "mongodb_database": self.new_database(), "policy_dir": DEMO_POLICIES} | (
-            overrides
-        )
+        on_server = {
+            "mongodb_url": self.url,
+            "mongodb_database": self.new_database(),
+            "policy_dir": DEMO_POLICIES,
+            "readiness_timeout_ms": 10_000,
+        }
+        return on_server | overrides
 
 
 def open_store(request: pytest.FixtureRequest, kind: str) -> Iterator[Store]:
