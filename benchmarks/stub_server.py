@@ -31,12 +31,15 @@ What it does:
   the bytes.
 - `count` and the `aggregate` that `count_documents` sends (`$match`, `$skip`, `$limit`, then
   `$group` with `{$sum: 1}`): the number of documents the filter picks as above.
+- the `aggregate` of an instance with its audit trail (`$match`, `$limit`, `$project`, then
+  `$lookup` with `localField` and `foreignField`): the documents `find` would pick, each with
+  the documents of the other collection whose field equals its own (compared in Python).
 - `hello`/`isMaster`/`ismaster`, `ping`, `buildInfo`, `endSessions`, `createIndexes` and
   `dropIndexes` (accepted and ignored), `listIndexes` (the `_id` index alone), `listCollections`.
 
 What it does not do: evaluate filters (a read restriction, `$or`, ranges, keyset cursors'
 `after` positions), sort, update with operators (`$set`, `$push`, ...; answered with an error,
-so the gateway's mutations fail on it), `findAndModify`, aggregation beyond counting, indexes,
+so the gateway's mutations fail on it), `findAndModify`, other aggregations, indexes,
 uniqueness, authentication, TLS, compression, transactions, write concerns, `maxTimeMS`,
 persistence. Any other command is answered with `CommandNotFound` (code 59). It is a benchmark
 tool: load it with data that the caller may read all of, in the order the query asks for.
@@ -372,8 +375,11 @@ class StubServer:
         return {"cursorsKilled": [Int64(i) for i in killed], "cursorsNotFound": unknown, "cursorsAlive": []}
 
     def _aggregate(self, db: str, command: Any) -> Reply:
-        """`count_documents`: [$match, $skip?, $limit?, $group {_id: 1, n: {$sum: 1}}]."""
+        """`count_documents`: [$match, $skip?, $limit?, $group {_id: 1, n: {$sum: 1}}]; or a
+        lookup: [$match, $limit?, $project?, $lookup]."""
         stages = [next(iter(s.items())) for s in command["pipeline"]]
+        if stages and stages[-1][0] == "$lookup":
+            return self._lookup(db, command["aggregate"], dict(stages))
         if not stages or stages[-1][0] != "$group":
             raise CommandError("the benchmark stub aggregates counts only", 59, "CommandNotFound")
         selector = next((spec for op, spec in stages if op == "$match"), None)
@@ -383,6 +389,15 @@ class StubServer:
         field = next(k for k in stages[-1][1] if k != "_id")
         batch = [{"_id": 1, field: count}] if count else []
         return {"cursor": {"firstBatch": batch, "id": Int64(0), "ns": f"{db}.{command['aggregate']}"}}
+
+    def _lookup(self, db: str, name: str, stages: dict[str, Any]) -> Reply:
+        found = self._collection(db, name).pick(stages.get("$match"), projection_key(stages.get("$project")))
+        found = found[: int(stages.get("$limit") or len(found))]
+        spec = stages["$lookup"]
+        others = self._collection(db, spec["from"]).pick(None, projection_key(None))
+        local, foreign = spec["localField"], spec["foreignField"]
+        joined = [{**dict(d.items()), spec["as"]: [o for o in others if o.get(foreign) == d.get(local)]} for d in found]
+        return {"cursor": {"firstBatch": joined, "id": Int64(0), "ns": f"{db}.{name}"}}
 
     # -----------------------------------------------------------------------------------------
     # The wire

@@ -82,3 +82,14 @@ async def read_instance(context: Context, selections: Sequence[Selection], *, id
     return await context.store.get(
         str(id), restriction=await context.read_restriction(), fields=document_fields(selections)
     )
+
+
+async def read_instance_with_trail(
+    context: Context, selections: Sequence[Selection], *, id: strawberry.ID
+) -> tuple[Document | None, list[Document] | None]:
+    """The document of `read_instance` and its audit trail, in one query (the trail is None
+    when it must be read on its own: InstanceStore.get_with_trail). Who may see the trail is
+    for the caller to decide, as for any trail."""
+    return await context.store.get_with_trail(
+        str(id), restriction=await context.read_restriction(), fields=document_fields(selections)
+    )

@@ -147,6 +147,13 @@ class Database:
         finally:
             await cursor.close()
 
+    async def aggregate(self, collection: Any, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The documents of an aggregation: PyMongo's async client gives its cursor when awaited,
+        mongomock's at once."""
+        with driver_errors():
+            cursor = collection.aggregate(pipeline)
+            return await to_list(cursor if self.embedded else await cursor)
+
     async def ping(self, timeout_ms: int) -> None:
         """Raises ServiceUnavailable unless the database answers within `timeout_ms`."""
         if self.embedded:

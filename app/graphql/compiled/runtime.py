@@ -1,5 +1,6 @@
 """Running a compiled plan for one request: the same reads as the resolvers (app/graphql/reads.py),
-then the generated functions turn the documents straight into the response, each root field
+but for `instance(id)` with `events`, which may read the instance and its audit trail in one
+query; then the generated functions turn the documents straight into the response, each root field
 encoded as JSON (encoded.py). A page is taken one document at a time as the database sends it,
 and each instance is encoded as soon as it is built, so that neither the page's documents nor
 the objects built of them are ever all alive at once.
@@ -10,7 +11,6 @@ order (error_order.py). Any other error (a database failure, a refused argument,
 that reads as an error) raises, and the general executor answers the request.
 """
 
-import asyncio
 import contextlib
 import gc
 from collections.abc import Iterator, Sequence
@@ -32,7 +32,7 @@ from app.graphql.compiled.leaves import int32
 from app.graphql.compiled.plan import Connection, Edges, Nodes, PageInfo, Root, TotalCount, Typename
 from app.graphql.context import Context
 from app.graphql.inputs import plain_data
-from app.graphql.reads import count_instances, read_instance, stream_instances
+from app.graphql.reads import count_instances, read_instance, read_instance_with_trail, stream_instances
 from app.graphql.types.instance import Instance
 from app.store.elements import element_matcher
 from app.store.instances import Document, PageStream
@@ -101,18 +101,15 @@ class Runtime:
             self._placed += 1
 
     async def read_instance(self, root: Root, arguments: dict[str, Any]) -> Document | None:
-        """`instance(id)`'s document. When the caller may be its app owner and `events` is
-        selected, its audit trail is read at the same time: what the caller may not read is
-        never used, since fill_events decides by the document."""
-        read = read_instance(self._context, root.selections, **arguments)
+        """`instance(id)`'s document. When `events` is selected by someone who may be the app
+        owner, its audit trail comes in the same query; fill_events decides by the document
+        whether the caller may read it."""
         if not (root.selects_events and self._context.caller.is_service_owner):
-            return await read
-        instance_id = str(arguments["id"])
-        async with asyncio.TaskGroup() as reads:
-            document = reads.create_task(read)
-            trails = reads.create_task(self._context.changes.events_of([instance_id]))
-        self._trails.update(trails.result())
-        return document.result()
+            return await read_instance(self._context, root.selections, **arguments)
+        document, trail = await read_instance_with_trail(self._context, root.selections, **arguments)
+        if document is not None and trail is not None:
+            self._trails[_INSTANCE_ID(document)] = trail
+        return document
 
     async def fill_events(self) -> None:
         """Each hole's audit trail, or null and FORBIDDEN: the trails the caller may read, in
