@@ -66,7 +66,7 @@ class Runtime:
         self._context = context
         self._holes: list[_EventsHole] = []
         self._placed = 0  # how many of the holes are in parts already
-        self._trails: dict[str, list[Document]] = {}  # read before they were known to be needed
+        self._trails: dict[str, list[Document]] = {}  # read with their instance (read_instance)
 
     async def prepare(self, schema: Schema, variable_values: VariableValues) -> None:
         """The filter of each `data` field, narrowed to what the caller may see, as the `data`
