@@ -49,8 +49,12 @@ class InstanceActions:
         change = await self._changes.set_substatus(instance["id"], stored, self._actor, self._now)
         return _existing(change, instance_id).document
 
-    async def delete(self, instance_id: str, *, hard: bool) -> Document:
-        return (await self._delete(await self._target(instance_id), hard=hard)).document
+    async def delete(self, instance_id: str, *, hard: bool, app_id: str | None = None) -> Document:
+        """Delete the instance; with `app_id`, only an instance of that app (an app's own path)."""
+        instance = await self._target(instance_id)
+        if app_id is not None and instance.get("appId") != app_id:
+            raise NotFound(f"{app_id} has no instance {instance_id}")
+        return (await self._delete(instance, hard=hard)).document
 
     async def restore(self, instance_id: str) -> Document:
         instance = await self._target(instance_id)

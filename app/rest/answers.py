@@ -7,11 +7,11 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import Request
 
+from app.rest.instance_query import CONTINUATION_TOKEN
 from app.rest.model import INSTANCE
 from app.store.elements import matching_elements
 
 STORAGE_PATH = "storage/api/v1/"
-CONTINUATION_TOKEN = "continuationToken"
 
 Document = Mapping[str, Any]
 
@@ -46,10 +46,9 @@ def page_link(request: Request, continuation_token: str | None) -> str:
     appended last."""
     if continuation_token is None:
         return str(request.url)
-    pairs = [
-        (k, v) for k, v in parse_qsl(request.url.query, keep_blank_values=True) if k.lower() != "continuationtoken"
-    ]
-    pairs.append((CONTINUATION_TOKEN, continuation_token))
+    token = CONTINUATION_TOKEN.name
+    pairs = [(k, v) for k, v in parse_qsl(request.url.query, keep_blank_values=True) if k.lower() != token.lower()]
+    pairs.append((token, continuation_token))
     return str(request.url.replace(query=urlencode(pairs)))
 
 

@@ -83,14 +83,9 @@ async def delete_instance(call: Call) -> Answer:
 async def delete_app_instance(call: Call) -> Answer:
     """The app's own DELETE, as the seed's recipe calls it: the same delete, for the app's
     instances only (each Altinn app serves its own {org}/{app} path)."""
-    context, instance_id = call.context, call.instance_id
     app_id = f"{call.request.path_params['org']}/{call.request.path_params['app']}"
-    access = await context.access()
-    found = await context.store.get(instance_id, restriction=access.read_restriction(context.now), fields=["appId"])
-    if found is not None and found.get("appId") != app_id:
-        raise NotFound(f"{app_id} has no instance {instance_id}")
-    actions = await context.actions()
-    return await _answer(call, await actions.delete(instance_id, hard=_hard(call)))
+    actions = await call.context.actions()
+    return await _answer(call, await actions.delete(call.instance_id, hard=_hard(call), app_id=app_id))
 
 
 async def undelete_instance(call: Call) -> Answer:
@@ -169,7 +164,6 @@ OPERATIONS = (
         delete_instance,
         answer="Instance",
         query=(HARD,),
-        changes=True,
     ),
     Operation(
         "PUT",
@@ -179,7 +173,6 @@ OPERATIONS = (
         set_substatus,
         answer="Instance",
         body="SubstatusInput",
-        changes=True,
         errors=(400, 401, 403, 404, 413, 503),
     ),
     Operation(
@@ -189,7 +182,6 @@ OPERATIONS = (
         "Take a soft-deleted instance out of the recycle bin.",
         undelete_instance,
         answer="Instance",
-        changes=True,
     ),
     Operation(
         "POST",
@@ -198,7 +190,6 @@ OPERATIONS = (
         "Confirm, as the app owner, that the instance is no longer needed.",
         confirm_complete,
         answer="Instance",
-        changes=True,
     ),
     Operation(
         "PUT",
@@ -208,7 +199,6 @@ OPERATIONS = (
         set_read_status,
         answer="Instance",
         query=(READ_STATUS,),
-        changes=True,
     ),
     Operation(
         "GET",
@@ -226,6 +216,5 @@ OPERATIONS = (
         delete_app_instance,
         answer="Instance",
         query=(HARD,),
-        changes=True,
     ),
 )

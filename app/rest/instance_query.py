@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.config import Settings
+from app.graphql.reads import DEFAULT_PAGE_SIZE
 from app.rest.parameters import (
     DATE_OPERATORS,
     Parameter,
@@ -26,7 +27,6 @@ from app.store.ordering import SortKey
 
 Filter = dict[str, Any]
 
-DEFAULT_SIZE = 100
 ORDERS = {
     "desc:lastChanged": SortKey("lastChanged", descending=True),
     "asc:lastChanged": SortKey("lastChanged", descending=False),
@@ -93,7 +93,7 @@ SIZE = Parameter(
         "type": "integer",
         "minimum": 1,
         "maximum": Settings.model_fields["max_page_size"].default,
-        "default": DEFAULT_SIZE,
+        "default": DEFAULT_PAGE_SIZE,
     },
 )
 CONTINUATION_TOKEN = Parameter(
@@ -131,7 +131,7 @@ def instances_query(given: Mapping[str, list[str]], *, caller_org: str | None, m
         if parameter.name in given:
             _put(instance_filter, parameter.name, date_conditions(parameter.name, given[parameter.name]))
     instance_filter |= _confirmations(given, caller_org)
-    size = DEFAULT_SIZE
+    size = DEFAULT_PAGE_SIZE
     if SIZE.name in given:
         size = whole_number(SIZE.name, given[SIZE.name][0], 1, max_size)
     order = ORDERS["desc:lastChanged"]

@@ -9,9 +9,12 @@ booleans and enums that are not nullable in Altinn's C# model read as their defa
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Protocol
 
-from app.graphql.types.values import integer, text, timestamp
+from app.graphql.types.data_element import FileScanResult
+from app.graphql.types.status import ReadStatus
+from app.graphql.types.values import enum_member, integer, text, timestamp
 
 Schema = dict[str, Any]
 
@@ -82,18 +85,17 @@ class Flag:
 
 @dataclass(frozen=True)
 class Choice:
-    """A C# enum, in Altinn's spelling whatever the stored case; anything else is the default."""
+    """A C# enum, read as the GraphQL API reads it (enum_member) and written in Altinn's spelling;
+    anything else is the default."""
 
-    values: tuple[str, ...]
-    default: str
+    enum: type[Enum]
+    default: Enum
 
     def render(self, value: Any) -> str:
-        if isinstance(value, str):
-            return next((v for v in self.values if v.lower() == value.lower()), self.default)
-        return self.default
+        return enum_member(self.enum, value, self.default).value
 
     def schema(self) -> Schema:
-        return {"type": "string", "enum": list(self.values), "default": self.default}
+        return {"type": "string", "enum": [m.value for m in self.enum], "default": self.default.value}
 
 
 @dataclass(frozen=True)
@@ -230,7 +232,7 @@ SUBSTATUS = Model(
     "What the app owner tells the user about the instance's state.",
     {"label": Text(), "description": Text()},
 )
-READ_STATUSES = ("Unread", "Read", "UpdatedSinceLastReview")
+READ_STATUSES = tuple(s.value for s in ReadStatus)
 INSTANCE_STATUS = Model(
     "InstanceStatus",
     "Archived, deleted and read flags; an instance without one reads as all false and Unread.",
@@ -241,7 +243,7 @@ INSTANCE_STATUS = Model(
         "softDeleted": Timestamp(),
         "isHardDeleted": Flag(False),
         "hardDeleted": Timestamp(),
-        "readStatus": Choice(READ_STATUSES, "Unread"),
+        "readStatus": Choice(ReadStatus, ReadStatus.UNREAD),
         "substatus": SUBSTATUS,
     },
     always=True,
@@ -278,7 +280,7 @@ DATA_ELEMENT = Model(
         "userDefinedMetadata": ListOf(KEY_VALUE_ENTRY),
         "metadata": ListOf(KEY_VALUE_ENTRY),
         "deleteStatus": DELETE_STATUS,
-        "fileScanResult": Choice(("NotApplicable", "Pending", "Clean", "Infected"), "NotApplicable"),
+        "fileScanResult": Choice(FileScanResult, FileScanResult.NOT_APPLICABLE),
         "references": ListOf(REFERENCE),
         "created": Timestamp(),
         "createdBy": Text(),

@@ -65,7 +65,6 @@ class Operation:
     answer: str  # the component schema of the 200 answer's body
     query: tuple[Parameter, ...] = ()
     body: str | None = None  # the component schema of the request body, if it takes one
-    changes: bool = False  # a change of an instance, not a read
     errors: tuple[int, ...] = (400, 401, 403, 404, 503)
 
 
@@ -73,7 +72,7 @@ async def respond(operation: Operation, request: Request) -> Response:
     record: RequestRecord = request.state.request_record
     # The request log and the metrics report a read as a query and a change as a mutation, named
     # by the operation's id, like the GraphQL operations beside them.
-    record.operation_type = "mutation" if operation.changes else "query"
+    record.operation_type = "query" if operation.method == "GET" else "mutation"
     record.operation_name = operation.operation_id
     try:
         context = request.app.state.services.context_for(request)
