@@ -283,7 +283,7 @@ class Mutator:
 # The subscribers: a client process holding many connections
 
 
-def raise_file_limit(wanted: int) -> None:
+def _raise_file_limit(wanted: int) -> None:
     """Raise this process's soft limit of open files to `wanted` (as far as the hard limit lets)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < wanted:
@@ -293,12 +293,7 @@ def raise_file_limit(wanted: int) -> None:
 
 
 def _receiver_main(port: int, tokens: list[str], query: str, pipe: Connection) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = len(tokens) + 256
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        resource.setrlimit(
-            resource.RLIMIT_NOFILE, (min(wanted, hard) if hard != resource.RLIM_INFINITY else wanted, hard)
-        )
+    _raise_file_limit(len(tokens) + 256)
     try:
         asyncio.run(_Receiver(port, tokens, query, pipe).run())
     except Exception as error:  # told to the measuring process, which raises it

@@ -15,11 +15,10 @@ CHUNK_BYTES = 256 * 1024
 class EncodedJSON:
     """A value encoded as JSON, in parts to be sent one after another."""
 
-    __slots__ = ("parts", "size")
+    __slots__ = ("parts",)
 
     def __init__(self, parts: list[bytes]) -> None:
         self.parts = parts
-        self.size = sum(len(p) for p in parts)
 
 
 def dumps(value: Any) -> bytes:

@@ -6,6 +6,9 @@ import strawberry
 from app.graphql.context import Info
 from app.graphql.reads import InstancesRead, count_instances
 from app.graphql.types.instance import Instance
+from app.store.instances import Page
+
+_NO_PAGE = Page(documents=[], cursors=[], has_next_page=False)  # the selection needs none
 
 
 @strawberry.type
@@ -33,14 +36,7 @@ class InstanceConnection:
 
     @classmethod
     def of(cls, read: InstancesRead) -> "InstanceConnection":
-        if read.page is None:
-            return cls(
-                page_info=PageInfo(has_next_page=False, end_cursor=None),
-                edges=[],
-                nodes=[],
-                instance_filter=read.instance_filter,
-            )
-        page = read.page
+        page = read.page or _NO_PAGE
         nodes = [Instance.from_document(d) for d in page.documents]
         return cls(
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.cursors[-1] if page.cursors else None),
