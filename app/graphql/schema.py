@@ -54,5 +54,4 @@ def build_schema(settings: Settings) -> GatewaySchema:
     )
     schema.documents = documents
     schema.compiled = compiled
-    compiled.schema = schema
     return schema

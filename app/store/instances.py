@@ -139,11 +139,8 @@ class InstanceStore:
         fields: Collection[str] | None,
     ) -> Document | None:
         """The instance with this id if the restriction lets the caller see it."""
-        query: Query = {"id": instance_id}
-        if restriction is not None:
-            query = all_of(query, compile_instance_filter(restriction))
         with driver_errors():
-            return await self._instances.find_one(query, _projection(fields))
+            return await self._instances.find_one(_by_id(instance_id, restriction), _projection(fields))
 
     async def get_with_trail(
         self,
@@ -156,11 +153,8 @@ class InstanceStore:
         who may read both: one round trip instead of two. The trail is None when it cannot be
         ordered here as MongoDB orders it (a `created` that is not a date-time, or an `_id`
         that is not an ObjectId): read it as InstanceChanges.events_of does."""
-        query: Query = {"id": instance_id}
-        if restriction is not None:
-            query = all_of(query, compile_instance_filter(restriction))
         pipeline = [
-            {"$match": query},
+            {"$match": _by_id(instance_id, restriction)},
             {"$limit": 1},
             {"$project": _projection(fields)},
             {"$lookup": {"from": self._database.instance_events.name, "localField": "id", **_TRAIL}},
@@ -174,6 +168,11 @@ class InstanceStore:
     async def _exists(self, query: Query) -> bool:
         with driver_errors():
             return await self._instances.find_one(query, {"_id": 0, "id": 1}) is not None
+
+
+def _by_id(instance_id: str, restriction: Mapping[str, Any] | None) -> Query:
+    query: Query = {"id": instance_id}
+    return query if restriction is None else all_of(query, compile_instance_filter(restriction))
 
 
 # Where the audit trail goes in the joined document: a name no stored field has.

@@ -9,43 +9,24 @@ for longer queries, every request goes to the general executor.
 """
 
 import logging
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator
 from typing import Any
 
-from graphql import DocumentNode, ExecutionResult, Executor, OperationType, VariableNode, Visitor, visit
+from graphql import DocumentNode, ExecutionResult, Executor, VariableNode, Visitor, visit
 from strawberry import Schema
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from app.graphql.compiled.codegen import Compiled, generate
 from app.graphql.compiled.plan import NotCompilable, plan_operation
 from app.graphql.compiled.runtime import run
 from app.graphql.document_cache import MAX_CACHED_QUERY_CHARS
+from app.lru import LRU
 
 log = logging.getLogger("instance_gateway")
 
 _NOT_COMPILABLE = object()
-
-
-class _LRU:
-    def __init__(self, maxsize: int) -> None:
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._maxsize = maxsize
-
-    def get(self, key: Hashable) -> Any:
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
-
-    def put(self, key: Hashable, value: Any) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self._maxsize:
-            self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._items)
 
 
 class _DirectiveVariables(Visitor):
@@ -67,9 +48,8 @@ def _directive_variables(document: DocumentNode) -> tuple[str, ...]:
 class CompiledQueries:
     def __init__(self, maxsize: int) -> None:
         self._maxsize = maxsize
-        self._plans = _LRU(maxsize)
-        self._directive_variables = _LRU(maxsize)
-        self.schema: Schema | None = None  # set once the schema is built
+        self._plans = LRU(maxsize)
+        self._directive_variables = LRU(maxsize)
         self.answered = 0  # requests answered by a compiled plan
 
     def extension(self) -> SchemaExtension:
@@ -80,10 +60,11 @@ class CompiledQueries:
     def size(self) -> int:
         return len(self._plans)
 
-    def _compiled(self, query: str, document: DocumentNode, executor: Executor, operation_name: str | None) -> Any:
+    def _compiled(
+        self, schema: Schema, query: str, document: DocumentNode, executor: Executor, operation_name: str | None
+    ) -> Any:
         """The compiled plan for this request's query, operation and directive values, or
         _NOT_COMPILABLE."""
-        assert self.schema is not None
         family = (query, operation_name)
         names = self._directive_variables.get(family)
         if names is None:
@@ -94,7 +75,7 @@ class CompiledQueries:
         compiled = self._plans.get(key)
         if compiled is None:
             try:
-                plan = plan_operation(self.schema, executor.fragments, executor.variable_values, executor.operation)
+                plan = plan_operation(schema, executor.fragments, executor.variable_values, executor.operation)
                 compiled = generate(plan)
             except NotCompilable as reason:
                 log.debug("the general executor answers %s: %s", operation_name or "a query", reason)
@@ -105,22 +86,24 @@ class CompiledQueries:
             self._plans.put(key, compiled)
         return compiled
 
-    async def execute(
-        self, query: str, document: DocumentNode, variables: Any, operation_name: str | None, context: Any
-    ) -> ExecutionResult | None:
+    async def execute(self, execution: ExecutionContext) -> ExecutionResult | None:
         """The result of the compiled plan, or None: the general executor answers."""
-        if self._maxsize == 0 or len(query) > MAX_CACHED_QUERY_CHARS or self.schema is None:
+        query, document, operation_name = execution.query, execution.graphql_document, execution.operation_name
+        if self._maxsize == 0 or query is None or document is None or len(query) > MAX_CACHED_QUERY_CHARS:
             return None
+        if execution.operation_type is not OperationType.QUERY:
+            return None  # mutations: as before
+        schema = execution.schema
         executor = Executor.build(
-            self.schema._schema, document, raw_variable_values=variables, operation_name=operation_name
+            schema._schema, document, raw_variable_values=execution.variables, operation_name=operation_name
         )
-        if isinstance(executor, list) or executor.operation.operation is not OperationType.QUERY:
-            return None  # variables that do not coerce, or a mutation: as before
-        compiled = self._compiled(query, document, executor, operation_name)
+        if isinstance(executor, list):
+            return None  # variables that do not coerce: the general executor says so
+        compiled = self._compiled(schema, query, document, executor, operation_name)
         if not isinstance(compiled, Compiled):
             return None
         try:
-            result = await run(compiled, self.schema, context, executor.variable_values)
+            result = await run(compiled, schema, execution.context, executor.variable_values)
         except Exception as error:  # the general executor answers, errors and all
             log.debug("the general executor answers %s: %r", operation_name or "a query", error, exc_info=True)
             return None
@@ -134,10 +117,8 @@ class _CompiledExecution(SchemaExtension):
 
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
-        if context.result is None and context.query is not None and context.graphql_document is not None:
-            result = await self._queries.execute(
-                context.query, context.graphql_document, context.variables, context.operation_name, context.context
-            )
+        if context.result is None:
+            result = await self._queries.execute(context)
             if result is not None:
                 context.result = result
         yield

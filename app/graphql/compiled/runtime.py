@@ -71,12 +71,12 @@ class Runtime:
     async def prepare(self, schema: Schema, variable_values: VariableValues) -> None:
         """The filter of each `data` field, narrowed to what the caller may see, as the `data`
         resolver narrows it."""
-        if len(self.matchers) == len(self._compiled.plan.data):
+        if not self._compiled.plan.data:
             return
         access = await self._context.access()
         matchers = []
         for data in self._compiled.plan.data:
-            arguments = _arguments(schema, data, data.node, variable_values)
+            arguments = _arguments(schema, data, variable_values)
             element_filter = access.element_filter(plain_data(arguments.get("filter")))
             matchers.append(element_matcher(element_filter) if element_filter else None)
         self.matchers = tuple(matchers)
@@ -141,9 +141,9 @@ def _filled(parts: Parts) -> EncodedJSON:
     return EncodedJSON([p if p.__class__ is bytes else p.encoded for p in parts])
 
 
-def _arguments(schema: Schema, root_or_data: Any, node: Any, variable_values: VariableValues) -> dict[str, Any]:
+def _arguments(schema: Schema, root_or_data: Any, variable_values: VariableValues) -> dict[str, Any]:
     """The arguments as the resolver gets them: coerced by graphql-core, converted by Strawberry."""
-    raw = get_argument_values(root_or_data.field, node, variable_values)
+    raw = get_argument_values(root_or_data.field, root_or_data.node, variable_values)
     return convert_arguments(
         raw, root_or_data.arguments, scalar_registry=schema.schema_converter.scalar_registry, config=schema.config
     )
@@ -153,22 +153,20 @@ async def run(compiled: Compiled, schema: Schema, context: Context, variable_val
     """The result of the plan; raises when the general executor must answer instead."""
     plan = compiled.plan
     runtime = Runtime(compiled, context)
+    await runtime.prepare(schema, variable_values)
     result: dict[str, Any] = {}
     counts: dict[str, int] = {}
     for root, build in zip(plan.roots, compiled.builders, strict=True):
         if build is None:
             result[root.key] = root.result.name  # type: ignore[union-attr]: __typename
         elif isinstance(root.result, Connection):
-            arguments = _arguments(schema, root, root.node, variable_values)
-            read = await stream_instances(context, root.selections, **arguments)
-            await runtime.prepare(schema, variable_values)
+            read = await stream_instances(context, root.selections, **_arguments(schema, root, variable_values))
             lists, counts[root.key] = await _build_page(build, root.result, read.page, runtime)
             total = int32(await count_instances(context, read.instance_filter)) if root.result.counts else None
             result[root.key] = _connection(root.result, lists, read.page, total)
         else:
-            document = await runtime.read_instance(root, _arguments(schema, root, root.node, variable_values))
+            document = await runtime.read_instance(root, _arguments(schema, root, variable_values))
             counts[root.key] = 1
-            await runtime.prepare(schema, variable_values)
             if document is None:
                 result[root.key] = None
             else:
