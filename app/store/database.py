@@ -75,12 +75,15 @@ class Database:
                 for document in documents:
                     self._publish(collection, None, document)
             elif self.embedded:
-                # mongomock's bulk_write does not accept PyMongo 4.x operation objects.
+                # mongomock's bulk_write does not accept PyMongo 4.x operation objects. Each find_one
+                # scans the collection: read only what subscribers are told.
+                published = self._publishes(collection)
                 for document in documents:
                     match = {k: document[k] for k in keys}
-                    before = await collection.find_one(match)
+                    before = await collection.find_one(match) if published else None
                     await collection.replace_one(match, document, upsert=True)
-                    self._publish(collection, before, await collection.find_one(match))
+                    if published:
+                        self._publish(collection, before, await collection.find_one(match))
             elif documents:
                 requests = [ReplaceOne({k: d[k] for k in keys}, d, upsert=True) for d in documents]
                 await collection.bulk_write(requests, ordered=False)
@@ -113,8 +116,11 @@ class Database:
         if after is not None:
             self.feed.release(after)
 
+    def _publishes(self, collection: Any) -> bool:
+        return self.feed is not None and collection is self.instances
+
     def _publish(self, collection: Any, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-        if self.feed is None or collection is not self.instances or after is None:
+        if not self._publishes(collection) or after is None:
             return
         operation = "insert" if before is None else "update"
         self.feed.publish(StoredChange(operation, after["_id"], before, after, utc_now()))
