@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +12,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from jwt.algorithms import HMACAlgorithm
+
+from app.lru import LRU
 
 SERVICE_OWNER_READ = "altinn:serviceowner/instances.read"
 SERVICE_OWNER_WRITE = "altinn:serviceowner/instances.write"
@@ -90,8 +90,7 @@ class TokenVerifier:
         if (hs256_secret is None) == (rs256_public_key is None):
             raise ValueError("configure exactly one of hs256_secret and rs256_public_key")
         self._clock = clock
-        self._verified: OrderedDict[str, tuple[Caller, int]] = OrderedDict()  # token: (caller, exp)
-        self._verified_lock = threading.Lock()
+        self._verified = LRU(VERIFIED_TOKENS_KEPT)  # token: (caller, exp)
         self._key: str | RSAPublicKey
         if hs256_secret is not None:
             self._algorithm = "HS256"
@@ -111,19 +110,13 @@ class TokenVerifier:
 
     def verify_with_expiry(self, token: str) -> tuple[Caller, int]:
         """`verify`, and when the token expires (its `exp`, seconds since the epoch)."""
-        with self._verified_lock:
-            verified = self._verified.get(token)
-            if verified is not None:
-                self._verified.move_to_end(token)
+        verified = self._verified.get(token)
         # What PyJWT checks at each decode and may change with time is expiry alone: a token
         # valid once (its signature, nbf, iat) stays so until then.
         if verified is not None and verified[1] > self._clock() - CLOCK_SKEW_LEEWAY_SECONDS:
             return verified
         verified = self._decode(token)
-        with self._verified_lock:
-            self._verified[token] = verified
-            if len(self._verified) > VERIFIED_TOKENS_KEPT:
-                self._verified.popitem(last=False)
+        self._verified.put(token, verified)
         return verified
 
     def _decode(self, token: str) -> tuple[Caller, int]:

@@ -8,7 +8,6 @@ from typing import Any
 
 import strawberry
 
-from app.errors import BadUserInput
 from app.graphql.context import Info
 from app.graphql.inputs import InstanceFilter, plain_data
 from app.graphql.scalars import DateTime
@@ -67,8 +66,8 @@ class Subscription:
         # Checked before the stream starts, so that a refusal answers the subscribe itself.
         context = info.context
         live, on_overflow = context.live, context.subscriber_overflow
-        if live is None or on_overflow is None:
-            raise BadUserInput("subscriptions are served over WebSocket at /graphql (graphql-transport-ws)")
+        # Set by the WebSocket edge, the only one that subscribes (HTTP refuses subscriptions).
+        assert live is not None and on_overflow is not None
         access = await context.access()
         access.require_scope(access.read_scope)
         instance_filter = access.instance_filter(plain_data(filter))

@@ -13,6 +13,7 @@ from typing import Any
 from mongomock.filtering import filter_applies
 
 from app.store.filters import Query
+from app.timestamps import to_storage
 
 Document = dict[str, Any]
 
@@ -27,7 +28,7 @@ def _as_stored(value: Any) -> Any:
     # BSON keeps milliseconds: a query's times reach the database cut to them, and stored
     # documents hold no more, so `eq` on a time given to the microsecond matches there.
     if isinstance(value, datetime):
-        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+        return to_storage(value)
     if isinstance(value, dict):
         return {key: _as_stored(item) for key, item in value.items()}
     if isinstance(value, list):
