@@ -411,14 +411,14 @@ async def test_a_streamed_page_is_the_page_whatever_its_batches(database, first)
     read = {"instance_filter": None, "restriction": None, "order": None, "first": first, "after": None, "fields": None}
     page = await store.find_page(**read)
     stream = await store.stream_page(**read)
-    taken: list[tuple[str, dict]] = []
+    taken: list[dict] = []
     batches = 0
-    async with contextlib.aclosing(stream.batches()) as pairs_of_batches:
-        async for pairs in pairs_of_batches:
+    async with contextlib.aclosing(stream.batches()) as documents_of_batches:
+        async for documents in documents_of_batches:
             batches += 1
-            taken.extend(pairs)
-    assert [c for c, _ in taken] == page.cursors
-    assert [d["id"] for _, d in taken] == [d["id"] for d in page.documents]
+            taken.extend(documents)
+    assert [stream.cursor_of(d) for d in taken] == page.cursors
+    assert [d["id"] for d in taken] == [d["id"] for d in page.documents]
     assert len(taken) == min(first, 250)
     assert (stream.has_next_page, page.has_next_page) == (first < 250, first < 250)
     assert stream.end_cursor == (page.cursors[-1] if page.cursors else None)

@@ -40,9 +40,10 @@ class Page:
 
 
 class PageStream:
-    """One page, taken document by document as the database sends them: `batches()` gives
-    (cursor, document) pairs, and once they are all taken `has_next_page` and `end_cursor` are
-    known. A reader that keeps only what it makes of each document never holds the page."""
+    """One page, taken document by document as the database sends them: `batches()` gives the
+    documents, `cursor_of` signs the cursor of one (only for those a reader wants), and once
+    they are all taken `has_next_page` and `end_cursor` are known. A reader that keeps only what
+    it makes of each document never holds the page."""
 
     def __init__(
         self,
@@ -53,14 +54,18 @@ class PageStream:
         has_next_page: bool = False,
     ) -> None:
         self.has_next_page = has_next_page
-        self.end_cursor: str | None = None
+        self.cursor_of = cursor_of
         self._batches = batches
         self._first = first
-        self._cursor_of = cursor_of
         self._taken = 0
+        self._last: Document | None = None
 
-    async def batches(self) -> AsyncIterator[Iterator[tuple[str, Document]]]:
-        """Each batch's pairs; take them all before asking for the next batch."""
+    @property
+    def end_cursor(self) -> str | None:
+        return None if self._last is None else self.cursor_of(self._last)
+
+    async def batches(self) -> AsyncIterator[Iterator[Document]]:
+        """Each batch's documents; take them all before asking for the next batch."""
         if self._batches is None:
             return
         async with contextlib.aclosing(self._batches) as batches:
@@ -69,14 +74,14 @@ class PageStream:
                 if self.has_next_page:
                     return
 
-    def _take(self, documents: Iterable[Document]) -> Iterator[tuple[str, Document]]:
+    def _take(self, documents: Iterable[Document]) -> Iterator[Document]:
         for document in documents:
             if self._taken == self._first:  # the one more than asked for: there is a next page
                 self.has_next_page = True
                 return
             self._taken += 1
-            self.end_cursor = self._cursor_of(document)
-            yield self.end_cursor, document
+            self._last = document
+            yield document
 
 
 class InstanceStore:
@@ -91,9 +96,9 @@ class InstanceStore:
         documents: list[Document] = []
         cursors: list[str] = []
         async with contextlib.aclosing(stream.batches()) as batches:
-            async for pairs in batches:
-                for cursor, document in pairs:
-                    cursors.append(cursor)
+            async for batch in batches:
+                for document in batch:
+                    cursors.append(stream.cursor_of(document))
                     documents.append(document)
         return Page(documents=documents, cursors=cursors, has_next_page=stream.has_next_page)
 

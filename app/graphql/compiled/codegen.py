@@ -90,7 +90,7 @@ class Compiled:
     plan: Plan
     builders: tuple[
         Callable[..., Any] | None, ...
-    ]  # for each root: connection(cursor, doc, index, rt) or instance(doc, rt, at)
+    ]  # for each root: connection(doc, index, rt) or instance(doc, rt, at)
     event_items: tuple[Callable[[Any], Any], ...]  # InstanceEvent for each of plan.events
     source: str  # the generated code, with placeholders, for reading
 
@@ -330,17 +330,17 @@ class _Generator:
     # -- connections
 
     def connection(self, root_key: str, connection: Connection) -> str:
-        """A function for one document of a page: `name(cursor, document, index, rt)`, giving
+        """A function for one document of a page: `name(document, index, rt)`, giving
         the item of each list the connection selects (its edges, its nodes), in order."""
         name = self.new("b")
-        function = self.function(f"def {name}(c, d, i, rt):")
+        function = self.function(f"def {name}(d, i, rt):")
         root = self.key(root_key)
         items = []
         for f in connection.fields:
             key = self.key(f.key)
             if isinstance(f, Nodes):
                 item = self.instance(f.selection)
-                at = f"({root}, {key}, i)" if _selects_events(f.selection) else "None"
+                at = f"({root}, {key}, i)" if f.selection.selects_events else "None"
                 items.append(f"{item}(d, rt, {at})")
             elif isinstance(f, Edges):
                 items.append(self.edge(root, key, f))
@@ -357,18 +357,17 @@ class _Generator:
             if isinstance(f, Typename):
                 entries.append(f"{key}: {self.const(f.name)}")
             elif isinstance(f, Cursor):
-                entries.append(f"{key}: c")
+                entries.append(f"{key}: rt.cursor_of(d)")
             elif isinstance(f, Node):
                 item = self.instance(f.selection)
-                at = f"({root}, {edges_key}, i, {key})" if _selects_events(f.selection) else "None"
+                at = f"({root}, {edges_key}, i, {key})" if f.selection.selects_events else "None"
                 entries.append(f"{key}: {item}(d, rt, {at})")
         return "{" + ", ".join(entries) + "}"
 
     # -- the module
 
     def compile(self) -> dict[str, Any]:
-        source = "\n\n".join("\n".join(f.lines) for f in self.functions)
-        tree = _Constants(self.strings).visit(ast.parse(source))
+        tree = _Constants(self.strings).visit(ast.parse(self.source))
         code = compile(ast.fix_missing_locations(tree), "<compiled query>", "exec")
         namespace = dict(self.namespace)
         exec(code, namespace)  # our own code, every string in it a constant (see the docstring)
@@ -377,10 +376,6 @@ class _Generator:
     @property
     def source(self) -> str:
         return "\n\n".join("\n".join(f.lines) for f in self.functions)
-
-
-def _selects_events(selection: ObjectSelection) -> bool:
-    return any(isinstance(f, Events) for f in selection.fields)
 
 
 class _Constants(ast.NodeTransformer):

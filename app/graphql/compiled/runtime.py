@@ -13,7 +13,7 @@ that reads as an error) raises, and the general executor answers the request.
 
 import contextlib
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +61,7 @@ class Runtime:
 
     def __init__(self, compiled: Compiled, context: Context) -> None:
         self.matchers: Sequence[Any] = ()  # for each `data` field: its filter, compiled, or None
+        self.cursor_of: Callable[[Document], str] | None = None  # of the page being built
         self.errors: list[FieldError] = []
         self._compiled = compiled
         self._context = context
@@ -188,11 +189,12 @@ async def _build_page(
     count = 0
     if page is None:
         return lists, count
+    runtime.cursor_of = page.cursor_of
     async with contextlib.aclosing(page.batches()) as batches:
-        async for pairs in batches:
+        async for batch in batches:
             with _no_collections():
-                for cursor, document in pairs:
-                    for parts, item in zip(lists, build(cursor, document, count, runtime), strict=True):
+                for document in batch:
+                    for parts, item in zip(lists, build(document, count, runtime), strict=True):
                         if count:
                             parts.append(b",")
                         runtime.encode(item, parts)
