@@ -123,6 +123,10 @@ class ObjectSelection:
     fields: tuple[Typename | Leaf | Computed | Nested | Data | Events, ...]
 
     @property
+    def selects_events(self) -> bool:
+        return any(isinstance(f, Events) for f in self.fields)
+
+    @property
     def selected(self) -> frozenset[str]:
         """The stored fields (by Python name) that this selection reads."""
         names = {f.name for f in self.fields if isinstance(f, Leaf | Nested | Computed)}
@@ -177,13 +181,21 @@ class Connection:
     instance_type: type  # what each document of the page is read as
 
     @property
+    def instance_selections(self) -> tuple[ObjectSelection, ...]:
+        """The selections of its nodes and its edges' nodes."""
+        found: list[ObjectSelection] = []
+        for f in self.fields:
+            if isinstance(f, Nodes):
+                found.append(f.selection)
+            elif isinstance(f, Edges):
+                found.extend(e.selection for e in f.fields if isinstance(e, Node))
+        return tuple(found)
+
+    @property
     def reads_instances(self) -> bool:
         """Whether an instance selection reads each document (else, only the resolver's
         `from_document` does, for what it raises)."""
-        return any(
-            isinstance(f, Nodes) or (isinstance(f, Edges) and any(isinstance(e, Node) for e in f.fields))
-            for f in self.fields
-        )
+        return bool(self.instance_selections)
 
     @property
     def counts(self) -> bool:
@@ -207,18 +219,12 @@ class Root:
         if isinstance(self.result, ObjectSelection):
             return (self.result,)
         if isinstance(self.result, Connection):
-            found: list[ObjectSelection] = []
-            for f in self.result.fields:
-                if isinstance(f, Nodes):
-                    found.append(f.selection)
-                elif isinstance(f, Edges):
-                    found.extend(e.selection for e in f.fields if isinstance(e, Node))
-            return tuple(found)
+            return self.result.instance_selections
         return ()
 
     @property
     def selects_events(self) -> bool:
-        return any(isinstance(f, Events) for s in self.instance_selections for f in s.fields)
+        return any(s.selects_events for s in self.instance_selections)
 
 
 @dataclass
