@@ -78,6 +78,21 @@ async def test_an_instance_reads_in_altinns_api_json_form(gateway_with):
     assert not {"appOwner", "_rid", "_id", "_pendingEvents"} & set(instance)
 
 
+async def test_enums_stored_as_dotnet_numbers_read_as_graphql_reads_them(gateway_with):
+    """Another writer may store a C# enum as its number: REST reads it as GraphQL does."""
+    document = make_instance(data=[{"id": "d", "fileScanResult": "Clean"}])
+    async with gateway_with([document]) as gw:
+        instances = gw.http._transport.app.state.services.database.instances
+        await instances.update_one(
+            {"id": document["id"]}, {"$set": {"status.readStatus": 1, "data.0.fileScanResult": 3}}
+        )
+        answer = await ok(gw, "GET", url(document))
+        query = "query($id: ID!) { instance(id: $id) { status { readStatus } data { fileScanResult } } }"
+        graphql = (await gw.data(query, {"id": document["id"]}))["instance"]
+    assert (answer["status"]["readStatus"], answer["data"][0]["fileScanResult"]) == ("Read", "Infected")
+    assert graphql == {"status": {"readStatus": "READ"}, "data": [{"fileScanResult": "INFECTED"}]}
+
+
 async def test_reading_an_instance_is_200_404_403_or_400(gateway_with):
     mine, theirs = make_instance(party_id="500"), make_instance(party_id="600")
     async with gateway_with([mine, theirs], DAGL) as gw:
