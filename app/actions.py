@@ -46,7 +46,7 @@ class InstanceActions:
         if substatus is not None and not str(substatus.get("label") or "").strip():
             raise BadUserInput("a substatus needs a non-empty label (or pass substatus: null to clear it)")
         stored = None if substatus is None else {k: v for k, v in substatus.items() if v is not None}
-        change = await self._changes.set_substatus(instance["id"], stored, self._actor, self._now)
+        change = await self._changes.set_substatus(instance, stored, self._actor)
         return _existing(change, instance_id).document
 
     async def delete(self, instance_id: str, *, hard: bool, app_id: str | None = None) -> Document:
@@ -58,10 +58,10 @@ class InstanceActions:
 
     async def restore(self, instance_id: str) -> Document:
         instance = await self._target(instance_id)
-        self._access.check("delete", instance)
+        self._access.check("delete", instance, doing="restore")
         if (instance.get("status") or {}).get("isHardDeleted") is True:
             raise NotFound("Instance was permanently deleted and cannot be restored.")
-        change = await self._changes.restore(instance["id"], self._actor, self._now)
+        change = await self._changes.restore(instance, self._actor)
         return _existing(change, instance_id).document
 
     async def confirm_complete(self, instance_id: str) -> Document:
@@ -70,13 +70,13 @@ class InstanceActions:
             raise Forbidden("only a service owner confirms an instance complete")
         self._access.check("complete", instance)
         org = self._access.caller.org or ""
-        change = await self._changes.confirm_complete(instance["id"], org, self._actor, self._now)
+        change = await self._changes.confirm_complete(instance, org, self._actor)
         return _existing(change, instance_id).document
 
     async def set_read_status(self, instance_id: str, read_status: str) -> Document:
         instance = await self._target(instance_id)
         self._access.check("read", instance)
-        change = await self._changes.set_read_status(instance["id"], read_status, self._actor, self._now)
+        change = await self._changes.set_read_status(instance, read_status, self._actor)
         return _existing(change, instance_id).document
 
     async def delete_many(
@@ -112,7 +112,7 @@ class InstanceActions:
         self._access.check("delete", instance)
         self._check_deletion_allowed_yet(instance)
         delete = self._changes.hard_delete if hard else self._changes.soft_delete
-        return _existing(await delete(instance["id"], self._actor, self._now), instance["id"])
+        return _existing(await delete(instance, self._actor), instance["id"])
 
     def _check_deletion_allowed_yet(self, instance: Document) -> None:
         app_id = str(instance.get("appId"))

@@ -34,6 +34,11 @@ class Metrics:
         self.open_subscriptions = Gauge(
             "gateway_open_subscriptions", "GraphQL subscriptions open now", registry=self.registry
         )
+        self.unrecorded_instances = Gauge(
+            "gateway_unrecorded_audit_event_instances",
+            "Instances whose applied changes' audit events this gateway could not record yet (it retries)",
+            registry=self.registry,
+        )
 
     def record(self, request: RequestRecord, seconds: float) -> None:
         self.requests.labels(request.operation_type, request.outcome).inc()

@@ -1,52 +1,163 @@
-"""A change and its audit event land together: an event whose recording is interrupted
-waits in the instance and is recorded by the next flush (run at every start)."""
+"""A change and its audit event land together. Once the change's update has landed the change
+has happened: an event whose recording fails waits in the instance's outbox, the caller is
+told of the change, and the event is recorded by the next change of the instance or by the
+gateway's recorder, which retries while it runs; /readyz says so while it cannot."""
 
-from datetime import UTC, datetime
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
 
+import httpx
 import pytest
+from pymongo import MongoClient
 from pymongo.errors import AutoReconnect
 
-from app.errors import ServiceUnavailable
+from app.store import changes as changes_module
 from app.store.changes import PENDING_EVENTS, Actor, InstanceChanges
 from app.store.documents import normalize_instance
 from app.store.writes import write_all
+from tests.conftest import Store, open_store, org_token
 from tests.factories import make_instance
+from tests.test_subscriptions import SET_SUBSTATUS, answer, change, serving, watching
 
 ACTOR = Actor(changed_by="991825827", user_id=None, org="ttd", authentication_level=3)
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
+TRAIL = "query($id: ID!) { instance(id: $id) { status { substatus { label } } events { eventType created } } }"
 
 
-async def test_an_interrupted_recording_is_finished_by_the_next_flush(database):
-    document = make_instance()
-    await write_all(database, [normalize_instance(document)], [])
-    changes = InstanceChanges(database)
+@contextlib.contextmanager
+def recording_fails(database) -> Iterator[None]:
     record = database.instance_events.replace_one
 
     def connection_lost(*args, **kwargs):
         raise AutoReconnect("connection closed")
 
     database.instance_events.replace_one = connection_lost
-    with pytest.raises(ServiceUnavailable):
-        await changes.soft_delete(document["id"], ACTOR, NOW)
-    stored = await database.instances.find_one({"id": document["id"]})
-    assert stored["status"]["isSoftDeleted"] is True
-    [pending] = stored[PENDING_EVENTS]
+    try:
+        yield
+    finally:
+        database.instance_events.replace_one = record
+
+
+async def stored(database, instance_id: str) -> dict[str, Any]:
+    return await database.instances.find_one({"id": instance_id}, {"_id": 0})
+
+
+async def test_a_change_whose_event_cannot_be_recorded_has_happened_and_the_next_change_records_it(database):
+    document = normalize_instance(make_instance())
+    await write_all(database, [document], [])
+    changes = InstanceChanges(database)
+    with recording_fails(database):
+        deleted = await changes.soft_delete(document, ACTOR)
+    assert deleted.changed and deleted.document["status"]["isSoftDeleted"] is True
+    assert PENDING_EVENTS not in deleted.document
+    [pending] = (await stored(database, document["id"]))[PENDING_EVENTS]
     assert pending["eventType"] == "Deleted"
     assert await database.instance_events.count_documents({}) == 0
+    assert changes.unrecorded_instances == 1
 
-    database.instance_events.replace_one = record
-    assert await changes.flush_pending_events() == 1
-    assert await changes.flush_pending_events() == 0
+    restored = await changes.restore(deleted.document, ACTOR)
+    assert restored.changed
+    trail = (await changes.events_of([document["id"]]))[document["id"]]
+    assert [e["eventType"] for e in trail] == ["Deleted", "Undeleted"]
+    assert trail[0]["id"] == pending["id"]
+    assert trail[0]["processInfo"]["currentTask"]["elementId"] == "Task_1"
+    assert PENDING_EVENTS not in await stored(database, document["id"])
+
+
+async def test_the_recorder_retries_until_the_database_takes_the_event(database, monkeypatch):
+    monkeypatch.setattr(changes_module, "RECORDING_RETRY_S", (0.01,))
+    document = normalize_instance(make_instance())
+    await write_all(database, [document], [])
+    changes = InstanceChanges(database)
+    recorder = asyncio.create_task(changes.keep_recording())
+    try:
+        with recording_fails(database):
+            await changes.set_substatus(document, {"label": "Accepted"}, ACTOR)
+            await asyncio.sleep(0.1)  # the retries fail too
+            assert changes.recording_failure is not None
+            assert await database.instance_events.count_documents({}) == 0
+        deadline = time.monotonic() + 5
+        while changes.unrecorded_instances:
+            assert time.monotonic() < deadline, "the recorder did not record the event"
+            await asyncio.sleep(0.01)
+    finally:
+        recorder.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await recorder
+    assert changes.recording_failure is None
     [event] = (await changes.events_of([document["id"]]))[document["id"]]
-    assert event["id"] == pending["id"]
-    assert event["processInfo"]["currentTask"]["elementId"] == "Task_1"
-    assert PENDING_EVENTS not in await database.instances.find_one({"id": document["id"]})
+    assert event["eventType"] == "SubstatusUpdated"
+    assert PENDING_EVENTS not in await stored(database, document["id"])
 
 
-async def test_a_recorded_change_leaves_no_trace_in_the_instance(database):
-    document = make_instance()
-    await write_all(database, [normalize_instance(document)], [])
-    changed = await InstanceChanges(database).set_substatus(document["id"], {"label": "Accepted"}, ACTOR, NOW)
-    assert changed.changed
-    assert PENDING_EVENTS not in changed.document
-    assert PENDING_EVENTS not in await database.instances.find_one({"id": document["id"]})
+async def test_the_sweep_records_what_another_gateway_left_only_once_it_is_stale(database):
+    document = normalize_instance(make_instance())
+    await write_all(database, [document], [])
+    with recording_fails(database):
+        await InstanceChanges(database).set_substatus(document, {"label": "Accepted"}, ACTOR)
+    [pending] = (await stored(database, document["id"]))[PENDING_EVENTS]
+    other = InstanceChanges(database)
+    assert await other.flush_pending_events(older_than=pending["created"]) == 0
+    assert await other.flush_pending_events(older_than=pending["created"] + timedelta(milliseconds=1)) == 1
+    assert PENDING_EVENTS not in await stored(database, document["id"])
+
+
+@pytest.fixture
+def wire(request: pytest.FixtureRequest) -> Iterator[Store]:
+    yield from open_store(request, "wire")
+
+
+@contextlib.contextmanager
+def fail_point(store: Store, mode: Any, data: dict[str, Any]) -> Iterator[None]:
+    """MongoDB's failCommand fail point, switched off on leaving; skips where the server has none."""
+    with MongoClient(store.url, serverSelectionTimeoutMS=5000) as client:
+        try:
+            client.admin.command({"configureFailPoint": "failCommand", "mode": mode, "data": data})
+        except Exception as error:
+            pytest.skip(f"the server has no failCommand fail point: {error}")
+        try:
+            yield
+        finally:
+            client.admin.command({"configureFailPoint": "failCommand", "mode": "off"})
+
+
+async def until(check, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.wire
+async def test_a_database_refusing_the_outbox_step_tells_the_caller_the_truth_and_heals(wire, monkeypatch):
+    monkeypatch.setattr(changes_module, "RECORDING_RETRY_S", (0.05, 0.2))
+    doc = make_instance(party_id="500")
+    refused = {"failCommands": ["update"], "errorCode": 2, "errorMessage": "refused by a fail point"}
+    with serving(wire, [doc]) as gateway:
+        async with (
+            httpx.AsyncClient(base_url=gateway.http_url) as client,
+            watching(gateway, org_token()) as socket,
+        ):
+            with fail_point(wire, "alwaysOn", refused):
+                body = await answer(gateway, SET_SUBSTATUS, {"id": doc["id"]})
+                assert body == {"data": {"setSubstatus": {"id": doc["id"]}}}
+
+                async def not_ready() -> bool:
+                    return (await client.get("/readyz")).status_code == 503
+
+                await until(not_ready)
+                assert "audit events" in (await client.get("/readyz")).text
+                await socket.nothing_for(0.2)  # a change reaches subscribers with its event recorded
+            # the fail point is off: the recorder catches up by itself, no other change needed
+            event = await change(socket)
+            assert event["instance"]["status"]["substatus"] == {"label": "seen"}
+
+            async def ready() -> bool:
+                return (await client.get("/readyz")).status_code == 200
+
+            await until(ready)
+            trail = (await answer(gateway, TRAIL, {"id": doc["id"]}))["data"]["instance"]["events"]
+            assert [e["eventType"] for e in trail] == ["SubstatusUpdated"]

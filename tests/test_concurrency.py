@@ -11,6 +11,7 @@ every call is a real round trip over TCP.
 import asyncio
 import contextlib
 import contextvars
+import itertools
 from collections import Counter
 from collections.abc import Awaitable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -210,3 +211,29 @@ async def test_two_bulk_deletes_at_once_delete_each_instance_once(gateway_with):
             after = await state(gw, doc["id"])
             assert after["status"]["isSoftDeleted"] is True
             assert event_counts(after) == {"Deleted": 1}
+
+
+RESTORE = "mutation($id: ID!) { restoreInstance(instanceId: $id) { lastChanged } }"
+TRAIL = "query($id: ID!) { instance(id: $id) { lastChanged status { isSoftDeleted } events { eventType created } } }"
+
+
+async def test_deletes_and_restores_at_once_are_stamped_and_recorded_in_the_order_they_were_applied(gateway_with):
+    doc = make_instance(lastChanged="2020-01-01T00:00:00Z")
+    async with gateway_with([doc]) as gw:
+        requests = [
+            gw.query(RESTORE, {"id": doc["id"]}) if n % 2 else gw.query(DELETE, {"id": doc["id"], "hard": False})
+            for n in range(40)
+        ]
+        for body in await staggered(*requests):
+            ok(body)
+        after = (await gw.data(TRAIL, {"id": doc["id"]}))["instance"]
+    kinds = [e["eventType"] for e in after["events"]]
+    times = [datetime.fromisoformat(e["created"]) for e in after["events"]]
+    # a delete applies only to an instance out of the recycle bin and a restore only to one in
+    # it, so in the order they were applied they alternate, whichever requests won
+    assert kinds[0] == "Deleted"
+    assert all(a != b for a, b in itertools.pairwise(kinds)), kinds
+    assert after["status"]["isSoftDeleted"] is (kinds[-1] == "Deleted")
+    # each is stamped when it was applied, after the one before: lastChanged never went back
+    assert all(a < b for a, b in itertools.pairwise(times)), times
+    assert datetime.fromisoformat(after["lastChanged"]) == times[-1]

@@ -91,8 +91,9 @@ class Access:
             narrowed["not"] = self.instance_filter(narrowed["not"]) or {}
         return narrowed
 
-    def check(self, action: str, instance: Mapping[str, Any]) -> None:
-        """Raise FORBIDDEN unless the app's policy permits `action` on this instance."""
+    def check(self, action: str, instance: Mapping[str, Any], *, doing: str | None = None) -> None:
+        """Raise FORBIDDEN unless the app's policy permits `action` on this instance; `doing`
+        names what the caller asked for where the policy's action is another (a restore needs `delete`)."""
         app_id = str(instance.get("appId", ""))
         try:
             policy = self.policies.policy(app_id)
@@ -103,7 +104,10 @@ class Access:
         org, _, app = app_id.partition("/")
         state = resource_state(org, app, instance)
         if not is_permitted(policy, self._subject(instance), state, action):
-            raise Forbidden(f"{self._who()} may not {action} instances of {app_id} {_describe(state)} (its policy)")
+            needs = "" if doing is None else f": it needs `{action}`"
+            raise Forbidden(
+                f"{self._who()} may not {doing or action} instances of {app_id} {_describe(state)} (its policy{needs})"
+            )
 
     def check_owning_org(self, instance: Mapping[str, Any]) -> None:
         """Only the app owner itself may do this (e.g. set a substatus)."""

@@ -151,17 +151,25 @@ def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = open_services(settings, verifier, policies)
         readiness = Readiness(
-            services.database, lambda: prepare_database(services, seed), settings.readiness_timeout_ms
+            services.database,
+            lambda: prepare_database(services, seed),
+            settings.readiness_timeout_ms,
+            lambda: services.changes.recording_failure,
         )
         await readiness.start()
         following = asyncio.create_task(services.live.run(services.follow_changes), name="change-hub")
+        recording = asyncio.create_task(services.changes.keep_recording(), name="audit-outbox")
         metrics.open_subscriptions.set_function(lambda: services.live.subscriber_count)
+        metrics.unrecorded_instances.set_function(lambda: services.changes.unrecorded_instances)
         app.state.services, app.state.readiness = services, readiness
         try:
             yield
         finally:
             # The server has let in-flight requests finish before it ends the lifespan.
             await services.stop_following(following)
+            recording.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recording
             await readiness.stop()
             await services.database.close()
             log.info("stopped: the database client is closed")

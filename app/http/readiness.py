@@ -1,5 +1,5 @@
 """Whether the gateway is ready to serve: the database has been prepared (indexes, the audit
-events of interrupted changes, the seed) and answers now.
+events of interrupted changes, the seed), answers now, and records the audit events of changes.
 
 While the database is unreachable the gateway still starts: it answers SERVICE_UNAVAILABLE
 and prepares the database in the background as soon as it answers, without a restart."""
@@ -18,10 +18,18 @@ RETRY_SECONDS = 1.0
 
 
 class Readiness:
-    def __init__(self, database: Database, prepare: Callable[[], Awaitable[None]], ping_timeout_ms: int) -> None:
+    def __init__(
+        self,
+        database: Database,
+        prepare: Callable[[], Awaitable[None]],
+        ping_timeout_ms: int,
+        recording_failure: Callable[[], str | None] = lambda: None,
+    ) -> None:
         self._database = database
         self._prepare = prepare
         self._ping_timeout_ms = ping_timeout_ms
+        # A database that answers pings but refuses to record the audit events of applied changes.
+        self._recording_failure = recording_failure
         self._not_prepared: str | None = "the database is being prepared"
         self._retrying: asyncio.Task[None] | None = None
         self._stopping = False
@@ -74,6 +82,8 @@ class Readiness:
         """Why the gateway is not ready; None when it is."""
         if self._not_prepared is not None:
             return self._not_prepared
+        if (failure := self._recording_failure()) is not None:
+            return failure
         try:
             await self._database.ping(self._ping_timeout_ms)
         except ServiceUnavailable as error:

@@ -1,28 +1,65 @@
-"""Changing instances: each change is one atomic update of one document, guarded so that a
-repeat or a concurrent change is detected instead of overwritten (the caller learns which:
-`Change.changed`), and each change that happens is recorded as an InstanceEvent.
+"""Changing instances: each change is one atomic update of one document, and each change that
+happens is recorded as an InstanceEvent.
 
-Update operators touch only the fields a change is about, so concurrent changes of other
-fields (a delete racing a substatus update) both land.
+A change is decided from the instance as it was read, then written only if the instance is
+still as read (compare-and-set on `lastChanged` and `status.readStatus`, which every change
+moves); if another change landed in between, it is decided again from the instance as it is
+now. So the changes of one instance are applied one after another, a repeat or a lost race is
+detected instead of overwritten (the caller learns which: `Change.changed`), and each change is
+stamped with the time it is applied, always later than the instance's `lastChanged` and its
+unrecorded events: per instance `lastChanged` never goes back, even across gateways whose
+clocks differ, and the audit trail, ordered by `created`, is the order the changes were applied.
+Update operators touch only the fields a change is about. An old document's `status: null`
+is replaced whole within the change itself, since MongoDB cannot set a field inside null.
 
 The event is written in the same atomic update as the change, into the instance's
 `_pendingEvents` (an outbox), then copied to instanceEvents and removed from the instance.
-A crash between those steps loses nothing: `flush_pending_events` (run at start) finishes
-the copy. MongoDB transactions would need a replica set, which the embedded store and many
-deployments do not have.
+Once the update has landed the change has happened, whatever befalls the copy: an event that
+cannot be copied stays in the outbox, and is recorded by the next change of its instance, by
+`keep_recording` (which retries while the gateway runs) or by `flush_pending_events` at start.
+MongoDB transactions would need a replica set, which the embedded store and many deployments
+do not have.
 """
 
+import asyncio
+import contextlib
+import logging
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from bson import ObjectId
+from pymongo.errors import PyMongoError
+
+from app.errors import GatewayError, ServiceUnavailable
 from app.store.database import Database, driver_errors, to_list
+from app.timestamps import InvalidTimestamp, to_storage, utc_now
+
+log = logging.getLogger("instance_gateway")
 
 Document = dict[str, Any]
 PENDING_EVENTS = "_pendingEvents"
 _NO_ID = {"_id": 0}
 _AS_STORED = {"_id": 0, PENDING_EVENTS: 0}
+# A field a change removes, among the fields it sets.
+UNSET = object()
+# Each failed attempt lost to a change that landed, so this many concurrent writers of one
+# instance are served before one is told to try again.
+MAX_ATTEMPTS = 100
+_MILLISECOND = timedelta(milliseconds=1)
+# Waits between attempts to record events that could not be, from the first on, then the last.
+RECORDING_RETRY_S = (0.1, 0.5, 1.0, 2.0, 5.0)
+# How often the outbox is swept for events another gateway left (one that stopped, or whose
+# database refused them), and how old such an event is before this gateway takes it on.
+SWEEP_S = 30.0
+STALE_S = 10.0
+
+# The fields a change sets (dotted paths; UNSET removes one), decided from the instance as read
+# and the change's time; None when the instance is already as asked.
+Decision = Callable[[Document, datetime], Document | None]
 
 
 @dataclass(frozen=True)
@@ -45,75 +82,87 @@ class Actor:
 
 
 class InstanceChanges:
+    """Each change takes the instance as the caller read it (and may see it), and answers
+    None when the instance no longer exists."""
+
     def __init__(self, database: Database) -> None:
         self._database = database
         self._instances = database.instances
         self._events = database.instance_events
+        # Instances whose events this gateway could not record, and whether a retry failed too.
+        self._unrecorded: set[str] = set()
+        self._retry_failed = False
+        self._recording_failed = asyncio.Event()
 
-    async def set_substatus(
-        self, instance_id: str, substatus: Document | None, actor: Actor, now: datetime
-    ) -> Change | None:
+    async def set_substatus(self, instance: Document, substatus: Document | None, actor: Actor) -> Change | None:
         """Replaces (or with None, removes) the substatus."""
-        await self._repair_null_containers(instance_id)
-        update: Document = {"$set": _changed(actor, now)}
-        if substatus is None:
-            update["$unset"] = {"status.substatus": ""}
-        else:
-            update["$set"]["status.substatus"] = substatus
-        return await self._change_if(instance_id, {}, update, "SubstatusUpdated", actor, now)
 
-    async def soft_delete(self, instance_id: str, actor: Actor, now: datetime) -> Change | None:
+        def decide(_current: Document, now: datetime) -> Document:
+            return {"status.substatus": UNSET if substatus is None else substatus, **_changed(actor, now)}
+
+        return await self._change(instance, decide, "SubstatusUpdated", actor)
+
+    async def soft_delete(self, instance: Document, actor: Actor) -> Change | None:
         """Moves the instance to the recycle bin; unchanged when it already was there."""
-        await self._repair_null_containers(instance_id)
-        changes = {"status.isSoftDeleted": True, "status.softDeleted": now, **_changed(actor, now)}
-        guard = {"status.isSoftDeleted": {"$ne": True}, "status.isHardDeleted": {"$ne": True}}
-        return await self._change_if(instance_id, guard, {"$set": changes}, "Deleted", actor, now)
 
-    async def hard_delete(self, instance_id: str, actor: Actor, now: datetime) -> Change | None:
-        """Makes the instance unrecoverable; unchanged when it already was."""
-        await self._repair_null_containers(instance_id)
-        changes = {"status.isHardDeleted": True, "status.hardDeleted": now, "status.isSoftDeleted": True}
-        changes |= _changed(actor, now)
-        not_hard_deleted = {"status.isHardDeleted": {"$ne": True}}
-        # softDeleted keeps the time it first went to the recycle bin; one of these two
-        # guarded updates applies, whichever matches the document as it is now. A soft delete
-        # by a request that began after this one may have landed first, with a later time:
-        # $min keeps softDeleted no later than hardDeleted.
-        first_delete = {"$set": {**changes, "status.softDeleted": now}}
-        deleted = await self._apply_if(
-            instance_id, {**not_hard_deleted, "status.softDeleted": None}, first_delete, "Deleted", actor, now
-        )
-        if deleted is None:
-            guard = {**not_hard_deleted, "status.softDeleted": {"$ne": None}}
-            again = {"$set": changes, "$min": {"status.softDeleted": now}}
-            deleted = await self._apply_if(instance_id, guard, again, "Deleted", actor, now)
-        return await self._outcome(instance_id, deleted)
+        def decide(current: Document, now: datetime) -> Document | None:
+            status = _status(current)
+            if status.get("isSoftDeleted") is True or status.get("isHardDeleted") is True:
+                return None
+            return {"status.isSoftDeleted": True, "status.softDeleted": now, **_changed(actor, now)}
 
-    async def restore(self, instance_id: str, actor: Actor, now: datetime) -> Change | None:
+        return await self._change(instance, decide, "Deleted", actor)
+
+    async def hard_delete(self, instance: Document, actor: Actor) -> Change | None:
+        """Makes the instance unrecoverable; unchanged when it already was. softDeleted keeps
+        the time it first went to the recycle bin."""
+
+        def decide(current: Document, now: datetime) -> Document | None:
+            status = _status(current)
+            if status.get("isHardDeleted") is True:
+                return None
+            fields = {"status.isHardDeleted": True, "status.hardDeleted": now, "status.isSoftDeleted": True}
+            if status.get("softDeleted") is None:
+                fields["status.softDeleted"] = now
+            return fields | _changed(actor, now)
+
+        return await self._change(instance, decide, "Deleted", actor)
+
+    async def restore(self, instance: Document, actor: Actor) -> Change | None:
         """Takes a soft-deleted instance out of the recycle bin; unchanged when it was not there."""
-        guard = {"status.isSoftDeleted": True, "status.isHardDeleted": {"$ne": True}}
-        update = {"$set": {"status.isSoftDeleted": False, **_changed(actor, now)}, "$unset": {"status.softDeleted": ""}}
-        return await self._change_if(instance_id, guard, update, "Undeleted", actor, now)
 
-    async def confirm_complete(self, instance_id: str, org: str, actor: Actor, now: datetime) -> Change | None:
+        def decide(current: Document, now: datetime) -> Document | None:
+            status = _status(current)
+            if status.get("isSoftDeleted") is not True or status.get("isHardDeleted") is True:
+                return None
+            return {"status.isSoftDeleted": False, "status.softDeleted": UNSET, **_changed(actor, now)}
+
+        return await self._change(instance, decide, "Undeleted", actor)
+
+    async def confirm_complete(self, instance: Document, org: str, actor: Actor) -> Change | None:
         """Records the org's complete confirmation; unchanged when it had confirmed already."""
-        await self._repair_null_containers(instance_id)
-        guard = {"completeConfirmations.stakeholderId": {"$ne": org}}
-        update = {
-            "$push": {"completeConfirmations": {"stakeholderId": org, "confirmedOn": now}},
-            "$set": _changed(actor, now),
-        }
-        return await self._change_if(instance_id, guard, update, "ConfirmedComplete", actor, now)
 
-    async def set_read_status(self, instance_id: str, read_status: str, actor: Actor, now: datetime) -> Change | None:
+        def decide(current: Document, now: datetime) -> Document | None:
+            confirmations = current.get("completeConfirmations")
+            confirmations = confirmations if isinstance(confirmations, list) else []
+            if any(isinstance(c, dict) and c.get("stakeholderId") == org for c in confirmations):
+                return None
+            confirmed = [*confirmations, {"stakeholderId": org, "confirmedOn": now}]
+            return {"completeConfirmations": confirmed, **_changed(actor, now)}
+
+        return await self._change(instance, decide, "ConfirmedComplete", actor)
+
+    async def set_read_status(self, instance: Document, read_status: str, actor: Actor) -> Change | None:
         """Sets status.readStatus (not lastChanged: reading is no change); unchanged when it already was so."""
-        await self._repair_null_containers(instance_id)
-        guard = {"status.readStatus": {"$ne": read_status}}
-        if read_status == "Unread":
+
+        def decide(current: Document, _now: datetime) -> Document | None:
+            stored = _status(current).get("readStatus")
             # An absent readStatus reads as Unread: setting Unread there changes nothing.
-            guard = {"status.readStatus": {"$nin": [read_status, None]}}
-        update = {"$set": {"status.readStatus": read_status}}
-        return await self._change_if(instance_id, guard, update, "MessageRead", actor, now)
+            if stored == read_status or (stored is None and read_status == "Unread"):
+                return None
+            return {"status.readStatus": read_status}
+
+        return await self._change(instance, decide, "MessageRead", actor)
 
     async def events_of(self, instance_ids: list[str]) -> dict[str, list[Document]]:
         """The audit trail of each instance, oldest first."""
@@ -125,58 +174,50 @@ class InstanceChanges:
             trail[event["instanceId"]].append(event)
         return trail
 
-    async def _repair_null_containers(self, instance_id: str) -> None:
-        # Old documents may hold `status: null` or `completeConfirmations: null`; MongoDB
-        # cannot set a field inside null or push onto it. Replacing null with an empty
-        # container changes nothing a reader sees, so it is safe to do first. Only a stored
-        # null: a missing field needs no repair, and an update would be a change to subscribers.
-        null = {"$exists": True, "$eq": None}
-        with driver_errors():
-            await self._instances.update_one({"id": instance_id, "status": null}, {"$set": {"status": {}}})
-            await self._instances.update_one(
-                {"id": instance_id, "completeConfirmations": null}, {"$set": {"completeConfirmations": []}}
-            )
+    async def _change(self, instance: Document, decide: Decision, event_type: str, actor: Actor) -> Change | None:
+        current: Document | None = instance
+        for _ in range(MAX_ATTEMPTS):
+            if current is None:
+                return None
+            now = _stamp(current)
+            fields = decide(current, now)
+            if fields is None:
+                return Change(_as_stored(current), changed=False)
+            event = _event(event_type, current, actor, now)
+            update = _update(current, fields)
+            update["$push"] = {PENDING_EVENTS: event}
+            query = {"id": current["id"], **_unchanged_since(current)}
+            changed = await self._database.update_and_read(self._instances, query, update, _NO_ID)
+            if changed is not None:
+                await self._record_outbox(changed)
+                return Change(_as_stored(changed), changed=True)
+            with driver_errors():
+                current = await self._instances.find_one({"id": instance["id"]}, _NO_ID)
+        raise ServiceUnavailable(f"instance {instance['id']} is being changed by too many callers at once; try again")
 
-    async def _change_if(
-        self, instance_id: str, guard: Document, update: Document, event_type: str, actor: Actor, now: datetime
-    ) -> Change | None:
-        changed = await self._apply_if(instance_id, guard, update, event_type, actor, now)
-        return await self._outcome(instance_id, changed)
-
-    async def _apply_if(
-        self, instance_id: str, guard: Document, update: Document, event_type: str, actor: Actor, now: datetime
-    ) -> Document | None:
-        """Apply the update and record its event if the guard holds; the changed document."""
-        event = _event(event_type, instance_id, actor, now)
-        update = {**update, "$push": {**update.get("$push", {}), PENDING_EVENTS: event}}
-        changed = await self._database.update_and_read(
-            self._instances, {"id": instance_id, **guard}, update, _AS_STORED
-        )
-        if changed is not None:
-            await self._record(changed, event)
-        return changed
-
-    async def _outcome(self, instance_id: str, changed: Document | None) -> Change | None:
-        """What a guarded change did: the changed document, or, when the guard held it back,
-        the document as it is now; None when there is no such instance."""
-        if changed is not None:
-            return Change(changed, changed=True)
-        with driver_errors():
-            current = await self._instances.find_one({"id": instance_id}, _AS_STORED)
-        return None if current is None else Change(current, changed=False)
-
-    async def flush_pending_events(self) -> int:
-        """Record the events of changes whose recording was interrupted; how many there were."""
-        with driver_errors():
-            stuck = await to_list(self._instances.find({f"{PENDING_EVENTS}.id": {"$exists": True}}, _NO_ID))
-        for instance in stuck:
+    async def _record_outbox(self, instance: Document) -> bool:
+        """Record the events in the instance's outbox, oldest first. A failure is logged and
+        left to `keep_recording`: the changes have happened all the same."""
+        try:
             for event in instance.get(PENDING_EVENTS) or []:
                 await self._record(instance, event)
-        return sum(len(i.get(PENDING_EVENTS) or []) for i in stuck)
+            if instance["id"] in self._unrecorded:
+                self._unrecorded.discard(instance["id"])
+                log.info("the audit events of %s are recorded", instance["id"])
+        except (GatewayError, PyMongoError) as error:
+            if instance["id"] not in self._unrecorded:
+                log.warning(
+                    "the audit event of a change of %s is not recorded yet (%s); retrying", instance["id"], error
+                )
+            self._unrecorded.add(instance["id"])
+            self._recording_failed.set()
+            return False
+        return True
 
     async def _record(self, instance: Document, event: Document) -> None:
         # Idempotent by event id, so a retry after a crash never records an event twice.
-        recorded = {**event, "processInfo": instance.get("process")}
+        # (processInfo is in the event since it was applied; an older gateway's event takes it now.)
+        recorded = {"processInfo": instance.get("process"), **event}
         with driver_errors():
             await self._events.replace_one({"id": event["id"]}, recorded, upsert=True)
             await self._instances.update_one({"id": instance["id"]}, {"$pull": {PENDING_EVENTS: {"id": event["id"]}}})
@@ -185,18 +226,150 @@ class InstanceChanges:
             )
         await self._database.announce(instance["id"])
 
+    async def flush_pending_events(self, *, older_than: datetime | None = None) -> int:
+        """Record the events of changes whose recording was interrupted (with `older_than`, only
+        those applied before it); how many there were. Raises when one cannot be recorded."""
+        pending: Document = {"$exists": True} if older_than is None else {"$lt": older_than}
+        field = f"{PENDING_EVENTS}.id" if older_than is None else f"{PENDING_EVENTS}.created"
+        with driver_errors():
+            stuck = await to_list(self._instances.find({field: pending}, _NO_ID))
+        for instance in stuck:
+            for event in instance.get(PENDING_EVENTS) or []:
+                await self._record(instance, event)
+        return sum(len(i.get(PENDING_EVENTS) or []) for i in stuck)
+
+    @property
+    def recording_failure(self) -> str | None:
+        """Why applied changes are not all recorded, once a retry has failed too; else None."""
+        if not (self._retry_failed and self._unrecorded):
+            return None
+        return f"the audit events of changes of {len(self._unrecorded)} instances cannot be recorded yet; retrying"
+
+    @property
+    def unrecorded_instances(self) -> int:
+        return len(self._unrecorded)
+
+    async def keep_recording(self) -> None:
+        """Until cancelled: record the events this gateway could not (soon after the failure,
+        then with growing waits while the database refuses them), and sweep for those that
+        another gateway left."""
+        failures = 0
+        next_sweep = time.monotonic() + SWEEP_S
+        while True:
+            if failures:
+                await asyncio.sleep(RECORDING_RETRY_S[min(failures, len(RECORDING_RETRY_S)) - 1])
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._recording_failed.wait(), max(0.0, next_sweep - time.monotonic()))
+            self._recording_failed.clear()
+            recorded = await self._retry_unrecorded()
+            if time.monotonic() >= next_sweep:
+                recorded = await self._sweep() and recorded
+                next_sweep = time.monotonic() + SWEEP_S
+            failures = 0 if recorded else failures + 1
+            self._retry_failed = not recorded
+
+    async def _retry_unrecorded(self) -> bool:
+        for instance_id in list(self._unrecorded):
+            try:
+                with driver_errors():
+                    instance = await self._instances.find_one({"id": instance_id}, _NO_ID)
+            except (GatewayError, PyMongoError):
+                return False
+            if instance is None:  # purged meanwhile
+                self._unrecorded.discard(instance_id)
+            elif not await self._record_outbox(instance):
+                return False
+        return True
+
+    async def _sweep(self) -> bool:
+        try:
+            found = await self.flush_pending_events(older_than=utc_now() - timedelta(seconds=STALE_S))
+        except (GatewayError, PyMongoError) as error:
+            log.debug("the outbox sweep failed (%s); it is tried again", error)
+            return False
+        if found:
+            log.warning("recorded %d audit events of changes that another gateway left unrecorded", found)
+        return True
+
+
+def _status(instance: Document) -> Document:
+    status = instance.get("status")
+    return status if isinstance(status, dict) else {}
+
+
+def _as_stored(instance: Document) -> Document:
+    return {k: v for k, v in instance.items() if k != PENDING_EVENTS}
+
+
+def _time(value: object) -> datetime | None:
+    try:
+        return to_storage(value)
+    except InvalidTimestamp:
+        return None
+
+
+def _stamp(instance: Document) -> datetime:
+    """The time of a change applied now: the clock's, or a millisecond after the instance's
+    latest change when the clock is not past it (another gateway's clock ahead, or the same
+    millisecond)."""
+    now = utc_now()
+    times = [_time(instance.get("lastChanged")), *(_time(e.get("created")) for e in instance.get(PENDING_EVENTS) or [])]
+    latest = max((t for t in times if t is not None), default=None)
+    return now if latest is None or now > latest else latest + _MILLISECOND
+
+
+def _same(value: object) -> object:
+    # None matches a null field and a missing one, which every change replaces with a value.
+    return None if value is None else {"$eq": value}
+
+
+def _unchanged_since(instance: Document) -> Document:
+    """The guard that the instance is still as read: every change moves `lastChanged` or
+    `status.readStatus`, and a `status` that is not an object is replaced whole."""
+    status = instance.get("status")
+    guard = {"lastChanged": _same(instance.get("lastChanged"))}
+    if isinstance(status, dict):
+        return guard | {"status": {"$ne": None}, "status.readStatus": _same(status.get("readStatus"))}
+    return guard | {"status": _same(status)}
+
+
+def _update(instance: Document, fields: Document) -> Document:
+    """The update operators that set `fields` on the instance as read. A field inside a
+    container that is not an object (an old document's `status: null`) sets the container whole."""
+    sets: Document = {}
+    unsets: Document = {}
+    for path, value in fields.items():
+        container, _, name = path.partition(".")
+        if name and not isinstance(instance.get(container), dict):
+            if value is not UNSET:
+                sets.setdefault(container, {})[name] = value
+        elif value is UNSET:
+            unsets[path] = ""
+        else:
+            sets[path] = value
+    update: Document = {"$set": sets}
+    if unsets:
+        update["$unset"] = unsets
+    return update
+
 
 def _changed(actor: Actor, now: datetime) -> Document:
     return {"lastChanged": now, "lastChangedBy": actor.changed_by}
 
 
-def _event(event_type: str, instance_id: str, actor: Actor, now: datetime) -> Document:
+def _event(event_type: str, instance: Document, actor: Actor, now: datetime) -> Document:
     user = {"userId": actor.user_id, "orgId": actor.org, "authenticationLevel": actor.authentication_level}
+    instance_id = instance["id"]
     return {
+        # Made as the change is applied: among events of one `created`, a gateway's later
+        # change has the greater _id, which orders the trail after `created`.
+        "_id": ObjectId(),
         "id": str(uuid.uuid4()),
         "instanceId": instance_id,
         "created": now,
         "eventType": event_type,
         "instanceOwnerPartyId": instance_id.partition("/")[0],
         "user": {k: v for k, v in user.items() if v is not None},
+        "processInfo": instance.get("process"),
     }
