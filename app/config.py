@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, HttpUrl, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -49,6 +49,18 @@ class Settings(BaseSettings):
     introspection: bool = True
     graphiql: bool = True
     cors_origins: list[str] = []
+
+    # Where clients reach the gateway (scheme, host, port, any path prefix a proxy adds), for the
+    # links REST answers hold; unset: the address the request's connection reached. Never the
+    # Host header: the client writes it, and a link in an answer must not be the client's choice.
+    public_url: HttpUrl | None = None
+
+    @field_validator("public_url")
+    @classmethod
+    def _a_base_url(cls, url: HttpUrl | None) -> HttpUrl | None:
+        if url is not None and (url.query or url.fragment):
+            raise ValueError("a base URL has no query and no fragment: scheme, host, port and path only")
+        return url
 
     @property
     def embedded(self) -> bool:

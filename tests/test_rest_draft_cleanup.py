@@ -1,16 +1,23 @@
 """The seed's recipe "Automatic deletion of drafts" as an app owner's script runs it against
 Altinn, over HTTP: list the old drafts with Storage's query, following `next` to the end,
 delete each with the app's own DELETE, and see that the GraphQL view and the audit trail agree
-with what was done. The README's curl recipe makes the same calls."""
+with what was done; and the README's curl recipe, run as written."""
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from tests.conftest import TEST_SECRET, org_token
+from tests.live_server import live_gateway
 from tests.rest import STORAGE, ok
 from tests.test_draft_cleanup import ALL, DAGL, DRAFTS, OLD_IDS, TRAIL, assert_untouched, find, ids
 
@@ -58,28 +65,29 @@ async def test_the_seeds_recipe_over_http(gateway_with, hard):
         await assert_untouched(gw)
 
 
-def readme_recipe() -> tuple[str, str, str]:
-    """The query URL, the app's DELETE and the events URL (without host) of the README's curl recipe."""
-    text = README.read_text()
-    host = re.escape("http://127.0.0.1:8000")
-    query = re.search(rf"url='{host}(/storage/api/v1/instances\?[^']+)'", text)
-    delete = re.search(rf'-X DELETE [^\n]*"{host}(/ttd/skjema-a/instances/)\$id(\?hard=\w+)"', text)
-    events = re.search(rf'"{host}(/storage/api/v1/instances/)\$\(head -1 drafts.txt\)(/events)"', text)
-    assert query and delete and events, "the README's curl recipe has changed: update this test with it"
-    return query[1], delete[1] + "{id}" + delete[2], events[1] + "{id}" + events[2]
+def readme_recipe(gateway_url: str) -> str:
+    """The README's curl recipe, aimed at this gateway and at this checkout's command."""
+    (recipe,) = [r for r in re.findall(r"```sh\n(.*?)```", README.read_text(), flags=re.DOTALL) if "drafts" in r]
+    command = str(Path(sys.executable).parent / "instance-gateway")
+    return recipe.replace("http://127.0.0.1:8000", gateway_url).replace(".venv/bin/instance-gateway", command)
 
 
-async def test_the_readmes_curl_recipe_deletes_the_two_demo_drafts(gateway_with):
-    query, delete, events = readme_recipe()
+@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="the recipe runs curl and jq")
+def test_the_readmes_curl_recipe_deletes_the_two_demo_drafts_and_writes_no_file(store, tmp_path):
     instances, roles = (
         json.loads((DEMO / "instances.json").read_text()),
         json.loads((DEMO / "party-roles.json").read_text()),
     )
-    async with gateway_with(instances, roles) as gw:
-        drafts = await every_page(gw, query)
-        assert len(drafts) == 2
-        for draft in drafts:
-            assert (await ok(gw, "DELETE", delete.format(id=draft["id"])))["status"]["isSoftDeleted"] is True
-        trail = await ok(gw, "GET", events.format(id=drafts[0]["id"]), "InstanceEventList")
-        assert [e["eventType"] for e in trail["instanceEvents"]] == ["Deleted"]
-        assert await every_page(gw, f"{query}&status.isSoftDeleted=false") == []
+    environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GATEWAY_JWT_SECRET": TEST_SECRET}
+    with live_gateway(instances, roles, **store.settings()) as gateway:
+        recipe = readme_recipe(gateway.http_url)
+        run = subprocess.run(["sh", "-c", recipe], cwd=tmp_path, env=environment, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        again = httpx.get(
+            f"{gateway.http_url}{QUERY}&status.isSoftDeleted=false", headers={"Authorization": f"Bearer {org_token()}"}
+        )
+    *deleted, event = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [d["isSoftDeleted"] for d in deleted] == [True, True]
+    assert event == {"eventType": "Deleted", "org": "ttd"}
+    assert again.json()["instances"] == []
+    assert list(tmp_path.iterdir()) == []  # nothing written where it runs (a clone, say)

@@ -3,22 +3,33 @@ links pointing at this gateway, and the pages of a query with Altinn's `self` an
 
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import quote, unquote_plus
 
+from pydantic import HttpUrl
 from starlette.requests import Request
 
 from app.rest.instance_query import CONTINUATION_TOKEN
 from app.rest.model import INSTANCE
 from app.store.elements import matching_elements
 
-STORAGE_PATH = "storage/api/v1/"
+STORAGE_PATH = "/storage/api/v1/"
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 Document = Mapping[str, Any]
 
 
-def storage_base(request: Request) -> str:
-    """This gateway's Storage API root, as the request reached it: http://host/storage/api/v1/."""
-    return f"{request.base_url}{STORAGE_PATH}"
+def gateway_base(request: Request, public_url: HttpUrl | None) -> str:
+    """Where the links of an answer start: GATEWAY_PUBLIC_URL, or else the address the request's
+    connection reached (what `serve --host --port` listens on), never the Host header, which the
+    client writes; empty (links relative to the request) on a socket with no address."""
+    if public_url is not None:
+        return str(public_url).rstrip("/")
+    scheme, server = request.scope["scheme"], request.scope.get("server")
+    if not server or server[0].startswith("/"):  # no address, or a Unix socket's path
+        return ""
+    host, port = server
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address
+    return f"{scheme}://{host}" if port in (None, DEFAULT_PORTS.get(scheme)) else f"{scheme}://{host}:{port}"
 
 
 def instance_answer(document: Document, base: str, element_filter: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -29,7 +40,7 @@ def instance_answer(document: Document, base: str, element_filter: Mapping[str, 
     if element_filter is not None and isinstance(elements, list):
         document = {**document, "data": matching_elements([e for e in elements if isinstance(e, dict)], element_filter)}
     instance = cast(dict[str, Any], INSTANCE.render(document))  # a document is an object: never null
-    platform = f"{base}instances/{instance['id']}"
+    platform = f"{base}{STORAGE_PATH}instances/{instance['id']}"
     instance["selfLinks"] = {"apps": (instance["selfLinks"] or {}).get("apps"), "platform": platform}
     for element in instance["data"] or []:
         if element is not None:
@@ -40,25 +51,29 @@ def instance_answer(document: Document, base: str, element_filter: Mapping[str, 
     return instance
 
 
-def page_link(request: Request, continuation_token: str | None) -> str:
-    """A page's URL as Altinn Storage builds it (BuildRequestLink): without a token the request's
-    own URL; with one the request's parameters, any continuationToken taken out, and the token
-    appended last."""
-    if continuation_token is None:
-        return str(request.url)
+def page_link(base: str, request: Request, continuation_token: str | None) -> str:
+    """A page's URL as Altinn Storage builds it (BuildRequestLink): the request's parameters,
+    any continuationToken taken out, and the token appended last. The parameters stay as the
+    caller wrote them, so that `self` and `next` encode each value alike."""
     token = CONTINUATION_TOKEN.name
-    pairs = [(k, v) for k, v in parse_qsl(request.url.query, keep_blank_values=True) if k.lower() != token.lower()]
-    pairs.append((token, continuation_token))
-    return str(request.url.replace(query=urlencode(pairs)))
+    parts = [
+        part
+        for part in request.url.query.split("&")
+        if part and unquote_plus(part.partition("=")[0]).lower() != token.lower()
+    ]
+    if continuation_token is not None:
+        parts.append(f"{token}={quote(continuation_token, safe='')}")
+    query = "&".join(parts)
+    return f"{base}{request.url.path}" + (f"?{query}" if query else "")
 
 
 def query_response(
-    request: Request, instances: Sequence[dict[str, Any]], given_token: str | None, next_token: str | None
+    base: str, request: Request, instances: Sequence[dict[str, Any]], given_token: str | None, next_token: str | None
 ) -> dict[str, Any]:
     """Altinn's QueryResponse<Instance>: `count` is the number on this page; `next` is left out
     on the last page."""
-    response: dict[str, Any] = {"count": len(instances), "self": page_link(request, given_token)}
+    response: dict[str, Any] = {"count": len(instances), "self": page_link(base, request, given_token)}
     if next_token is not None:
-        response["next"] = page_link(request, next_token)
+        response["next"] = page_link(base, request, next_token)
     response["instances"] = list(instances)
     return response

@@ -7,7 +7,7 @@ from typing import Any
 from app.authorization.access import check_audit_trail
 from app.errors import Forbidden, GatewayError, NotFound
 from app.graphql.context import Context
-from app.rest.answers import instance_answer, query_response, storage_base
+from app.rest.answers import gateway_base, instance_answer, query_response
 from app.rest.instance_query import CONTINUATION_TOKEN, PARAMETERS, instances_query
 from app.rest.model import INSTANCE_EVENT, READ_STATUSES
 from app.rest.operations import Call, Operation
@@ -45,10 +45,10 @@ async def query_instances(call: Call) -> Answer:
             CONTINUATION_TOKEN.name,
             "continuationToken is not one this gateway issued for these parameters: follow `next` as it is given.",
         ) from None
-    base, element_filter = storage_base(call.request), access.element_filter(None)
+    base, element_filter = gateway_base(call.request, context.settings.public_url), access.element_filter(None)
     instances = [instance_answer(d, base, element_filter) for d in page.documents]
     next_token = page.cursors[-1] if page.has_next_page else None
-    return query_response(call.request, instances, query.continuation_token, next_token)
+    return query_response(base, call.request, instances, query.continuation_token, next_token)
 
 
 async def get_instance(call: Call) -> Answer:
@@ -112,7 +112,8 @@ async def set_read_status(call: Call) -> Answer:
 
 async def _answer(call: Call, document: dict[str, Any]) -> Answer:
     access = await call.context.access()
-    return instance_answer(document, storage_base(call.request), access.element_filter(None))
+    base = gateway_base(call.request, call.context.settings.public_url)
+    return instance_answer(document, base, access.element_filter(None))
 
 
 async def _unreadable(context: Context, instance_id: str) -> GatewayError:
