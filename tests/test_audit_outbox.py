@@ -21,7 +21,7 @@ from app.store.documents import normalize_instance
 from app.store.writes import write_all
 from tests.conftest import Store, open_store, org_token
 from tests.factories import make_instance
-from tests.test_subscriptions import SET_SUBSTATUS, answer, change, serving, watching
+from tests.test_subscriptions import CONFIRM, SET_SUBSTATUS, answer, change, serving, watching
 
 ACTOR = Actor(changed_by="991825827", user_id=None, org="ttd", authentication_level=3)
 TRAIL = "query($id: ID!) { instance(id: $id) { status { substatus { label } } events { eventType created } } }"
@@ -161,3 +161,17 @@ async def test_a_database_refusing_the_outbox_step_tells_the_caller_the_truth_an
             await until(ready)
             trail = (await answer(gateway, TRAIL, {"id": doc["id"]}))["data"]["instance"]["events"]
             assert [e["eventType"] for e in trail] == ["SubstatusUpdated"]
+
+
+async def test_the_first_change_of_an_old_document_reaches_subscribers_once_with_its_new_state(store):
+    # Altinn's own documents may hold `status: null`: replacing it is part of the change itself.
+    doc = make_instance(party_id="500", status=None, completeConfirmations=None)
+    with serving(store, [doc]) as gateway:
+        async with watching(gateway, org_token()) as socket:
+            await answer(gateway, SET_SUBSTATUS, {"id": doc["id"]})
+            event = await change(socket)
+            assert event["instance"]["status"]["substatus"] == {"label": "seen"}
+            await answer(gateway, CONFIRM, {"id": doc["id"]})
+            event = await change(socket)
+            assert event["instance"]["completeConfirmations"] == [{"stakeholderId": "ttd"}]
+            await socket.nothing_for(0.3)

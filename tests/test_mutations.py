@@ -441,6 +441,23 @@ async def test_a_hard_deleted_instance_cannot_be_restored(gateway_with):
         assert await event_types(gw, doc["id"]) == ["Deleted"]
 
 
+async def test_a_hard_deleted_instance_is_still_changed_by_its_app_owner_as_altinn_does(gateway_with):
+    # Altinn Storage's substatus, complete-confirmation and read-status calls do not look at
+    # isHardDeleted; its purge waits for an archived, hard-deleted instance's confirmation.
+    doc = make_instance(party_id="500")
+    dagl = [{"userId": "1", "partyId": "500", "roles": ["DAGL"]}]
+    async with gateway_with([doc], dagl) as gw:
+        await gw.data(DELETE, {"id": doc["id"], "hard": True})
+        substatus = (await gw.data(SET_SUBSTATUS, {"id": doc["id"], "s": {"label": "closed"}}))["setSubstatus"]
+        assert (substatus["status"]["isHardDeleted"], substatus["status"]["substatus"]["label"]) == (True, "closed")
+        confirmed = (await gw.data(CONFIRM, {"id": doc["id"]}))["confirmComplete"]
+        assert [c["stakeholderId"] for c in confirmed["completeConfirmations"]] == ["ttd"]
+        assert await event_types(gw, doc["id"]) == ["Deleted", "SubstatusUpdated", "ConfirmedComplete"]
+        # an end user never sees a hard-deleted instance, so has nothing to change
+        body = await gw.query(READ_STATUS, {"id": doc["id"], "s": "READ"}, token=user_token("1", "1"))
+        assert error_of(body)["extensions"]["code"] == "NOT_FOUND"
+
+
 async def test_restoring_an_instance_that_is_not_deleted_changes_nothing(gateway_with):
     doc = make_instance()
     async with gateway_with([doc]) as gw:
