@@ -175,3 +175,34 @@ async def test_the_first_change_of_an_old_document_reaches_subscribers_once_with
             event = await change(socket)
             assert event["instance"]["completeConfirmations"] == [{"stakeholderId": "ttd"}]
             await socket.nothing_for(0.3)
+
+
+LABELLED = (
+    "mutation($id: ID!, $label: String!) { setSubstatus(instanceId: $id, substatus: {label: $label}) "
+    "{ status { substatus { label } } } }"
+)
+
+
+@pytest.mark.wire
+@pytest.mark.parametrize("step", ["findAndModify", "update"], ids=["the change", "the outbox step"])
+async def test_a_connection_lost_mid_change_leaves_it_told_and_recorded_or_not_made(wire, step):
+    doc = make_instance(party_id="500")
+    with serving(wire, [doc]) as gateway:
+        told: list[str] = []
+        for times in (1, 2, 3, 6):
+            label = f"after {times} lost connections"
+            with fail_point(wire, {"times": times}, {"failCommands": [step], "closeConnection": True}):
+                body = await answer(gateway, LABELLED, {"id": doc["id"], "label": label})
+            if "errors" in body:
+                assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE", body
+            else:
+                assert body["data"]["setSubstatus"]["status"]["substatus"] == {"label": label}
+                told.append(label)
+
+            async def as_told() -> bool:
+                instance = (await answer(gateway, TRAIL, {"id": doc["id"]}))["data"]["instance"]
+                shown = (instance["status"]["substatus"] or {}).get("label")
+                return shown == (told[-1] if told else None) and len(instance["events"]) == len(told)
+
+            await until(as_told)
+        assert told  # the driver's retry or the recorder carried some through

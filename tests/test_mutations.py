@@ -458,6 +458,15 @@ async def test_a_hard_deleted_instance_is_still_changed_by_its_app_owner_as_alti
         assert error_of(body)["extensions"]["code"] == "NOT_FOUND"
 
 
+async def test_a_restore_the_policy_denies_says_restore(gateway_with):
+    doc = make_instance(app_id="ttd/skjema-b", status={"isSoftDeleted": True, "softDeleted": "2024-02-01T08:00:00Z"})
+    async with gateway_with([doc]) as gw:
+        error = error_of(await gw.query(RESTORE, {"id": doc["id"]}))
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    assert "may not restore instances of ttd/skjema-b" in error["message"]
+    assert "it needs `delete`" in error["message"]
+
+
 async def test_restoring_an_instance_that_is_not_deleted_changes_nothing(gateway_with):
     doc = make_instance()
     async with gateway_with([doc]) as gw:
