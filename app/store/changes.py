@@ -204,7 +204,7 @@ class InstanceChanges:
             if instance["id"] in self._unrecorded:
                 self._unrecorded.discard(instance["id"])
                 log.info("the audit events of %s are recorded", instance["id"])
-        except (GatewayError, PyMongoError) as error:
+        except Exception as error:  # whatever it is, the change has happened: the caller is told so
             if instance["id"] not in self._unrecorded:
                 log.warning(
                     "the audit event of a change of %s is not recorded yet (%s); retrying", instance["id"], error
