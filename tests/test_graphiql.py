@@ -692,6 +692,11 @@ def _tab_event(query: str, label: str, instance_id: str) -> dict[str, Any]:
     return {"data": {"instanceChanged": change}}
 
 
+def _shows(page: Page, query: str, label: str, instance_id: str, what: str) -> None:
+    """The result pane shows the event of `query` for the substatus `label`."""
+    assert _result(page, label, what) == _tab_event(query, label, instance_id)
+
+
 def _click(page: Page, selector: str, index: int = 0) -> None:
     page.evaluate(f"document.querySelectorAll({json.dumps(selector)})[{index}].click()")
 
@@ -717,7 +722,7 @@ def test_each_graphiql_tab_keeps_its_own_subscription(page):
         _click(page, EXECUTE_BUTTON)
         _subscribers(gateway, 1)
         _set_substatus(gateway, doc["id"], "One")
-        assert _result(page, "One", "the first tab's event") == _tab_event(FIRST_TAB, "One", doc["id"])
+        _shows(page, FIRST_TAB, "One", doc["id"], "the first tab's event")
 
         # A new tab (GraphiQL does not stop anything for it) runs a subscription of its own, and
         # shows its own events only; the first tab's runs on.
@@ -728,12 +733,12 @@ def test_each_graphiql_tab_keeps_its_own_subscription(page):
         _click(page, EXECUTE_BUTTON)
         _subscribers(gateway, 2)
         _set_substatus(gateway, doc["id"], "Two")
-        assert _result(page, "Two", "the second tab's event") == _tab_event(SECOND_TAB, "Two", doc["id"])
+        _shows(page, SECOND_TAB, "Two", doc["id"], "the second tab's event")
 
         # Switching tabs stops neither: the first tab is back with its latest event and its Stop
         # button.
         _show_tab(page, 0)
-        assert _result(page, "Two", "the first tab's latest event") == _tab_event(FIRST_TAB, "Two", doc["id"])
+        _shows(page, FIRST_TAB, "Two", doc["id"], "the first tab's latest event")
         _execute_button(page, "Stop")
         assert gateway.app.state.services.live.subscriber_count == 2
 
@@ -744,9 +749,9 @@ def test_each_graphiql_tab_keeps_its_own_subscription(page):
         _show_tab(page, 1)
         _execute_button(page, "Stop")
         _set_substatus(gateway, doc["id"], "Three")
-        assert _result(page, "Three", "the second tab's next event") == _tab_event(SECOND_TAB, "Three", doc["id"])
+        _shows(page, SECOND_TAB, "Three", doc["id"], "the second tab's next event")
         _show_tab(page, 0)
-        assert _result(page, "Two", "the first tab's last event") == _tab_event(FIRST_TAB, "Two", doc["id"])
+        _shows(page, FIRST_TAB, "Two", doc["id"], "the first tab's last event")
         _execute_button(page, "Execute")
 
         # Closing a tab stops its subscription, though another tab is shown.

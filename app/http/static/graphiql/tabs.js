@@ -70,7 +70,7 @@ window.createTabSubscriptions = () => {
       subscribe(sink) {
         let held = resumed;
         if (held === null) {
-          byTab.get(tab)?.end();
+          byTab.get(tab)?.end(); // one per tab: never leave one running out of reach
           held = tabSubscription(tab, source);
           byTab.set(tab, held);
         }
