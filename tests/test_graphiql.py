@@ -77,7 +77,7 @@ async def test_page_and_its_assets_are_served_locally(gateway_with):
         assert re.search(r"https?://", page.text) is None, "the page must not load anything from elsewhere"
         assets = _asset_urls(page.text)
         kinds = sorted(kind for kind, _ in assets if kind != "icon")
-        assert kinds == ["script", "script", "script", "script", "stylesheet"]
+        assert kinds == ["script"] * 6 + ["stylesheet"]
         for kind, url in assets:
             if kind == "icon":
                 assert url.startswith("data:")
@@ -98,6 +98,7 @@ async def test_no_default_headers_when_the_gateway_checks_real_tokens(gateway_wi
     assert "Bearer ey" not in page.text
     assert '"headers": null' in page.text
     assert page.headers["cache-control"] == "no-store"
+    assert 'id="token-note"' in page.text  # how to get one instead
 
 
 async def test_embedded_development_mode_prefills_a_token():
@@ -105,6 +106,7 @@ async def test_embedded_development_mode_prefills_a_token():
         page = await client.get("/graphql", headers={"accept": "text/html"})
     assert page.status_code == 200
     assert re.search(r'\\"Authorization\\": \\"Bearer ey[\w.-]+\\"', page.text), page.text
+    assert 'id="token-note"' not in page.text
 
 
 def _development_token(page: str) -> dict[str, Any]:
@@ -483,17 +485,25 @@ def _open_graphiql(page: Page, url: str, *, authorization: str, query: str) -> N
     editor, once GraphiQL has taken both in."""
     page.send("Page.navigate", {"url": f"{url}/graphql"})
     page.wait_for(f"!!document.querySelector({json.dumps(QUERY_EDITOR)})?.CodeMirror", 30, "GraphiQL's editor")
+    _fill_tab(page, authorization=authorization, query=query)
+
+
+def _set_editor(page: Page, selector: str, text: str) -> None:
+    page.evaluate(f"document.querySelector({json.dumps(selector)}).CodeMirror.setValue({json.dumps(text)})")
+
+
+def _fill_tab(page: Page, *, authorization: str, query: str) -> None:
+    """This Authorization header and `query` in the tab shown, once GraphiQL has taken both in."""
     page.evaluate(f"document.querySelector({json.dumps(HEADERS_TAB)}).click()")
     page.wait_for(f"!!document.querySelector({json.dumps(SHOWN_TOOL_EDITOR)})?.CodeMirror", 10, "the headers editor")
-    headers = json.dumps({"Authorization": authorization})
-    page.evaluate(f"document.querySelector({json.dumps(SHOWN_TOOL_EDITOR)}).CodeMirror.setValue({json.dumps(headers)})")
-    page.evaluate(f"document.querySelector({json.dumps(QUERY_EDITOR)}).CodeMirror.setValue({json.dumps(query)})")
+    _set_editor(page, SHOWN_TOOL_EDITOR, json.dumps({"Authorization": authorization}))
+    _set_editor(page, QUERY_EDITOR, query)
     # GraphiQL parses the editor's text a moment after a change; run before, and it runs the old one.
     page.wait_for(
-        f"document.querySelector({json.dumps(QUERY_EDITOR)}).CodeMirror.documentAST"
-        "?.definitions[0]?.operation === 'subscription'",
+        f"(({{ print, parse }}, ast) => ast && print(ast) === print(parse({json.dumps(query)})))"
+        f"(GraphiQL.GraphQL, document.querySelector({json.dumps(QUERY_EDITOR)}).CodeMirror.documentAST)",
         10,
-        "GraphiQL to parse the subscription",
+        "GraphiQL to parse the query",
     )
 
 
@@ -667,3 +677,147 @@ def test_a_subscription_the_gateway_refuses_shows_why(page, authorization, query
         _until(page, lambda: _websocket_events(page, "Closed"), 10, "the socket to close")
         assert len(_websocket_events(page, "Created")) == 1
         assert page.console() == []
+
+
+# --- GraphiQL's tabs, each with a subscription of its own ---------------------------------
+
+FIRST_TAB = "subscription First { instanceChanged { instanceId instance { status { substatus { label } } } } }"
+SECOND_TAB = "subscription Second { instanceChanged { operation instance { status { substatus { label } } } } }"
+TAB = ".graphiql-tabs .graphiql-tab"
+
+
+def _tab_event(query: str, label: str, instance_id: str) -> dict[str, Any]:
+    change: dict[str, Any] = {"instance": {"status": {"substatus": {"label": label}}}}
+    change.update({"instanceId": instance_id} if query == FIRST_TAB else {"operation": "UPDATED"})
+    return {"data": {"instanceChanged": change}}
+
+
+def _shows(page: Page, query: str, label: str, instance_id: str, what: str) -> None:
+    """The result pane shows the event of `query` for the substatus `label`."""
+    assert _result(page, label, what) == _tab_event(query, label, instance_id)
+
+
+def _click(page: Page, selector: str, index: int = 0) -> None:
+    page.evaluate(f"document.querySelectorAll({json.dumps(selector)})[{index}].click()")
+
+
+def _show_tab(page: Page, index: int) -> None:
+    _click(page, f"{TAB} .graphiql-tab-button", index)
+    page.wait_for(f"document.querySelectorAll({json.dumps(TAB)})[{index}]?.ariaSelected === 'true'", 10, "the tab")
+
+
+def _execute_button(page: Page, label: str) -> None:
+    page.wait_for(
+        f"document.querySelector({json.dumps(EXECUTE_BUTTON)}).getAttribute('aria-label').startsWith({json.dumps(label)})",
+        10,
+        f"the {label} button",
+    )
+
+
+def test_each_graphiql_tab_keeps_its_own_subscription(page):
+    doc = make_instance(party_id="500")
+    with live_gateway([doc]) as gateway:
+        authorization = f"Bearer {org_token()}"
+        _open_graphiql(page, gateway.http_url, authorization=authorization, query=FIRST_TAB)
+        _click(page, EXECUTE_BUTTON)
+        _subscribers(gateway, 1)
+        _set_substatus(gateway, doc["id"], "One")
+        _shows(page, FIRST_TAB, "One", doc["id"], "the first tab's event")
+
+        # A new tab (GraphiQL does not stop anything for it) runs a subscription of its own, and
+        # shows its own events only; the first tab's runs on.
+        _click(page, ".graphiql-tab-add")
+        page.wait_for(f"document.querySelectorAll({json.dumps(TAB)})[1]?.ariaSelected === 'true'", 10, "a new tab")
+        _execute_button(page, "Execute")
+        _fill_tab(page, authorization=authorization, query=SECOND_TAB)
+        _click(page, EXECUTE_BUTTON)
+        _subscribers(gateway, 2)
+        _set_substatus(gateway, doc["id"], "Two")
+        _shows(page, SECOND_TAB, "Two", doc["id"], "the second tab's event")
+
+        # Switching tabs stops neither: the first tab is back with its latest event and its Stop
+        # button.
+        _show_tab(page, 0)
+        _shows(page, FIRST_TAB, "Two", doc["id"], "the first tab's latest event")
+        _execute_button(page, "Stop")
+        assert gateway.app.state.services.live.subscriber_count == 2
+
+        # Its Stop button stops its own subscription only.
+        _click(page, EXECUTE_BUTTON)
+        _subscribers(gateway, 1)
+        _execute_button(page, "Execute")
+        _show_tab(page, 1)
+        _execute_button(page, "Stop")
+        _set_substatus(gateway, doc["id"], "Three")
+        _shows(page, SECOND_TAB, "Three", doc["id"], "the second tab's next event")
+        _show_tab(page, 0)
+        _shows(page, FIRST_TAB, "Two", doc["id"], "the first tab's last event")
+        _execute_button(page, "Execute")
+
+        # Closing a tab stops its subscription, though another tab is shown.
+        assert gateway.app.state.services.live.subscriber_count == 1
+        _click(page, f"{TAB} .graphiql-tab-close", 1)
+        _subscribers(gateway, 0)
+        page.wait_for(f"document.querySelectorAll({json.dumps(TAB)}).length < 2", 10, "the tab to close")
+        _execute_button(page, "Execute")
+        # Each subscription had a socket of its own, and each ended with `complete`.
+        assert len(_websocket_events(page, "Created")) == 2
+        assert _count(_frames(page, "Sent"), "complete") == 2
+    assert page.evaluate("window.cspViolations") == []
+    assert page.console() == []
+
+
+# --- A gateway that gives no development token (MongoDB, or a configured key) -------------
+
+DOCS_EXPLORER = ".graphiql-doc-explorer"
+
+
+def _introspections(page: Page) -> list[dict[str, str]]:
+    """The headers of each introspection request the page sent."""
+    return [
+        event["params"]["request"]["headers"]
+        for event in page.browser.events
+        if event.get("method") == "Network.requestWillBeSent"
+        and "IntrospectionQuery" in (event["params"]["request"].get("postData") or "")
+    ]
+
+
+def test_without_a_development_token_the_page_says_how_to_get_one_and_fetches_the_schema_with_it(page):
+    with live_gateway() as gateway:  # a configured secret, as on MongoDB: no development token
+        page.send("Page.navigate", {"url": f"{gateway.http_url}/graphql"})
+        page.wait_for(f"!!document.querySelector({json.dumps(QUERY_EDITOR)})?.CodeMirror", 30, "GraphiQL's editor")
+        note = page.evaluate("document.getElementById('token-note').innerText")
+        assert '{"Authorization": "Bearer <token>"}' in note
+        assert "instance-gateway token --help" in note
+        # The Headers editor is open, and empty.
+        assert page.evaluate(f"document.querySelector({json.dumps(HEADERS_TAB)}).classList.contains('active')")
+        assert page.editor(SHOWN_TOOL_EDITOR) == ""
+        # The schema is refused without a token, and the result pane says so.
+        refusal = _result(page, "UNAUTHENTICATED", "the schema's refusal")
+        assert refusal["errors"][0]["message"].startswith("no token")
+        _click(page, "[aria-label='Show Documentation Explorer']")
+        page.wait_for(f"!!document.querySelector({json.dumps(DOCS_EXPLORER)})", 10, "the documentation explorer")
+        assert "Root Types" not in page.evaluate(f"document.querySelector({json.dumps(DOCS_EXPLORER)}).innerText")
+        assert len(_introspections(page)) == 1
+
+        # Each token put in the Headers tab is tried, until the schema comes.
+        _set_editor(page, SHOWN_TOOL_EDITOR, json.dumps({"Authorization": "Bearer not-a-token"}))
+        _until(page, lambda: len(_introspections(page)) == 2, 10, "the schema fetched with the token")
+        _result(page, "token is malformed", "the schema's refusal of that token")
+        token = org_token()
+        _set_editor(page, SHOWN_TOOL_EDITOR, json.dumps({"authorization": f"Bearer {token}"}, indent=2))
+        page.wait_for(
+            f"document.querySelector({json.dumps(DOCS_EXPLORER)}).innerText.includes('subscription: Subscription')",
+            10,
+            "the schema in the documentation explorer",
+        )
+        assert _introspections(page)[-1]["authorization"] == f"Bearer {token}"
+
+        # Once it is there, another token changes nothing: the query run with it is all that is sent.
+        _set_editor(page, SHOWN_TOOL_EDITOR, json.dumps({"Authorization": f"Bearer {org_token('skd')}"}))
+        _click(page, EXECUTE_BUTTON)
+        assert "data" in _result(page, "totalCount", "the default query's result")
+        assert len(_introspections(page)) == 3
+        page.screenshot(SCREENSHOT.with_name("graphiql-token.png"))
+    assert page.evaluate("window.cspViolations") == []
+    assert page.console() == []

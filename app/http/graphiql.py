@@ -19,7 +19,14 @@ ENDPOINT = "/graphql"
 
 # The files the page loads, in order, from STATIC_DIR.
 STYLESHEETS = ("graphiql.min.css",)
-SCRIPTS = ("react.production.min.js", "react-dom.production.min.js", "graphiql.min.js", "fetcher.js")
+SCRIPTS = (
+    "react.production.min.js",
+    "react-dom.production.min.js",
+    "graphiql.min.js",
+    "fetcher.js",
+    "tabs.js",
+    "token.js",
+)
 
 DEFAULT_QUERY = """\
 # instance-gateway: GraphQL over Altinn 3 instances.
@@ -81,8 +88,10 @@ def script_json(value: Any) -> str:
 # exactly them by hash; what varies (endpoint, query, headers) is a JSON data block, which the
 # browser never runs.
 _STYLE = """
-      body { margin: 0; height: 100vh; overflow: hidden; }
-      #graphiql { height: 100vh; }
+      body { margin: 0; height: 100vh; overflow: hidden; display: flex; flex-direction: column; }
+      #graphiql { flex: 1; min-height: 0; }
+      #token-note { margin: 0; padding: 8px 16px; font: 14px/1.4 system-ui, sans-serif; background: #fff4d6; }
+      .graphiql-footer:empty { display: none; }
     """
 
 _SCRIPT = """
@@ -90,19 +99,25 @@ _SCRIPT = """
       const url = new URL(config.endpoint, window.location.href);
       const subscriptionUrl = new URL(url);
       subscriptionUrl.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-      const fetcher = createGatewayFetcher({ url: url.href, subscriptionUrl: subscriptionUrl.href });
+      const tabs = createTabSubscriptions();
+      const gateway = createGatewayFetcher({ url: url.href, subscriptionUrl: subscriptionUrl.href });
+      const gatewayFetcher = tabs.fetcher(gateway);
       const props = {
-        fetcher: fetcher,
         defaultQuery: config.query,
         isHeadersEditorEnabled: true,
         shouldPersistHeaders: false,
+        defaultEditorToolsVisibility: "headers",
       };
       if (config.headers !== null) {
         props.defaultHeaders = config.headers;
         props.headers = config.headers;
-        props.defaultEditorToolsVisibility = "headers";
       }
-      ReactDOM.createRoot(document.getElementById("graphiql")).render(React.createElement(GraphiQL, props));
+      function Page() {
+        const schema = useSchemaOnceTokenIsThere(gatewayFetcher, config.headers);
+        const footer = React.createElement(GraphiQL.Footer, null, React.createElement(tabs.TabSubscriptions));
+        return React.createElement(GraphiQL, { ...props, ...schema }, footer);
+      }
+      ReactDOM.createRoot(document.getElementById("graphiql")).render(React.createElement(Page));
     """
 
 _PAGE = """\
@@ -116,6 +131,7 @@ _PAGE = """\
 {stylesheets}
   </head>
   <body>
+{note}
     <div id="graphiql">Loading GraphiQL\u2026</div>
     <script id="graphiql-config" type="application/json">{config}</script>
 {scripts}
@@ -123,6 +139,18 @@ _PAGE = """\
   </body>
 </html>
 """
+
+
+# Shown by a gateway that gives no development token (MongoDB, or a configured key): without a
+# token GraphiQL gets no schema either, so the page says where one comes from.
+_TOKEN_NOTE = """\
+    <p id="token-note">
+      No token yet: put one in <b>Headers</b> below, as
+      <code>{"Authorization": "Bearer &lt;token&gt;"}</code>, and the schema loads. Mint one where
+      the gateway runs with <code>instance-gateway token --help</code> (it signs with
+      <code>GATEWAY_JWT_SECRET</code>), or, with <code>GATEWAY_JWT_PUBLIC_KEY_FILE</code>, use an
+      Altinn token from that key's issuer.
+    </p>"""
 
 
 def _hash_source(text: str) -> str:
@@ -172,7 +200,8 @@ def render_graphiql(
     static_path: str = STATIC_PATH,
 ) -> str:
     """The GraphiQL page: assets from `static_path`, queries to `endpoint`, the editor
-    starting with `query` and, if given, `headers` in the headers editor."""
+    starting with `query` and, if given, `headers` in the headers editor; without them, a note
+    on how to get a token."""
     config = {
         "endpoint": endpoint,
         "query": query,
@@ -182,7 +211,12 @@ def render_graphiql(
     stylesheets = "\n".join(f'    <link rel="stylesheet" href="{base}/{name}" />' for name in STYLESHEETS)
     scripts = "\n".join(f'    <script src="{base}/{name}"></script>' for name in SCRIPTS)
     return _PAGE.format(
-        style=_STYLE, stylesheets=stylesheets, config=script_json(config), scripts=scripts, script=_SCRIPT
+        style=_STYLE,
+        stylesheets=stylesheets,
+        note="" if headers else _TOKEN_NOTE,
+        config=script_json(config),
+        scripts=scripts,
+        script=_SCRIPT,
     )
 
 
