@@ -39,11 +39,13 @@ class Settings(BaseSettings):
 
     # Subscriptions over WebSocket: operations one connection may run at once; changes waiting
     # for one subscriber before it is dropped as too slow; seconds between keep-alive messages;
-    # seconds a new connection has to send its connection_init.
+    # seconds a new connection has to send its connection_init; seconds a send may wait for a
+    # client that reads nothing before its connection is cut.
     subscriptions_per_connection: int = Field(100, ge=1)
     subscription_queue_size: int = Field(1000, ge=1)
     subscription_keepalive_s: float = Field(15, gt=0)
     connection_init_timeout_s: float = Field(10, gt=0)
+    websocket_send_timeout_s: float = Field(20, gt=0)
 
     # What is exposed: switch both off in production if nobody explores the API.
     introspection: bool = True

@@ -223,12 +223,17 @@ async def test_a_hundred_subscribers_all_receive_one_change(store):
     [{}, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic dXNlcjpwYXNz"}, {"Authorization": 7}],
     ids=["none", "malformed", "not-bearer", "not-text"],
 )
-async def test_a_connection_without_a_valid_token_is_closed_with_4401_before_anything_is_sent(protocol, payload):
+async def test_a_connection_without_a_valid_token_is_told_so_and_closed_with_4401(protocol, payload):
     with live_gateway() as gateway:
         async with graphql_socket(gateway.ws_url, protocol) as socket:
             await socket.send({"type": "connection_init", "payload": payload})
+            if protocol == LEGACY_WS:  # its clients tell their users of this, not of the close
+                told = await socket.receive()
+                assert told["type"] == "connection_error", told
             code, reason = await socket.closed()
             assert code == 4401 and reason.startswith("Unauthorized"), reason
+            if protocol == LEGACY_WS:
+                assert told["payload"] == {"message": reason}
 
 
 async def test_a_token_signed_with_another_key_or_expired_is_refused():

@@ -60,6 +60,12 @@ class ErrorCodes(SchemaExtension):
         if result is not self._streamed:
             self._code(result, streamed=False)
 
+    def on_execute(self) -> Iterator[None]:
+        # A subscription may end (its connection closing) before its first event: its record
+        # names the operation from the start.
+        self._note_operation()
+        yield
+
     def on_stream_result(self, result: Any) -> Iterator[None]:
         # Over WebSocket each result leaves as it comes, before the operation ends. An error
         # without a path in an event's result was raised by the event stream, not the caller.
@@ -67,10 +73,14 @@ class ErrorCodes(SchemaExtension):
         self._streamed = result
         yield
 
-    def _code(self, result: Any, *, streamed: bool) -> None:
+    def _note_operation(self) -> RequestRecord:
         record: RequestRecord = self.execution_context.context.record
         record.operation_type = _operation_type(self.execution_context)
         record.operation_name = self.execution_context.operation_name
+        return record
+
+    def _code(self, result: Any, *, streamed: bool) -> None:
+        record = self._note_operation()
         if result is not None and result.errors:
             result.errors = [_with_code(e, record.request_id, streamed=streamed) for e in result.errors]
             record.error_codes += [str((e.extensions or {})["code"]) for e in result.errors]

@@ -74,7 +74,7 @@ class Observability:
                 record.error_codes = _error_codes(bytes(error_body))
             if not quiet:
                 self.metrics.record(record, seconds)
-            _log(scope, record, seconds, calls.seconds, logging.DEBUG if quiet else logging.INFO)
+            log_request(scope, record, seconds, calls.seconds, logging.DEBUG if quiet else logging.INFO)
 
 
 def _error_codes(body: bytes) -> list[str]:
@@ -85,18 +85,25 @@ def _error_codes(body: bytes) -> list[str]:
         return []
 
 
-def _log(scope: Scope, record: RequestRecord, seconds: float, database_seconds: float, level: int) -> None:
+def log_request(
+    scope: Scope, record: RequestRecord, seconds: float, database_seconds: float | None, level: int = logging.INFO
+) -> None:
+    """The log line of an HTTP request, or of one operation over a WebSocket (`scope` is then
+    the connection's): that one's method is WEBSOCKET, and it adds how its connection closed."""
+    method = scope.get("method", "WEBSOCKET")
     fields: dict[str, Any] = {
         "request_id": record.request_id,
-        "method": scope["method"],
+        "method": method,
         "path": scope["path"],
         "status": record.status,
         "outcome": record.outcome,
         "duration_ms": round(seconds * 1000, 1),
-        "database_ms": round(database_seconds * 1000, 1),
+        "database_ms": None if database_seconds is None else round(database_seconds * 1000, 1),
         "caller": record.caller,
         "operation": record.operation_type,
         "operation_name": record.operation_name,
         "error_codes": sorted(set(record.error_codes)),
     }
-    request_log.log(level, "%s %s %d", scope["method"], scope["path"], record.status, extra=fields)
+    if scope["type"] == "websocket":
+        fields["close_code"] = record.close_code
+    request_log.log(level, "%s %s %d", method, scope["path"], record.status, extra=fields)

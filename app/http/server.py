@@ -1,11 +1,15 @@
-"""The HTTP protocol uvicorn serves the app with: h11, hardened against slow and smuggling clients.
+"""The protocols uvicorn serves the app with: h11, hardened against slow and smuggling clients,
+and WebSocket with a deadline for sends.
 
 h11 rather than httptools, as h11 caps a request head at 16 KiB where httptools buffers heads of
 any size. Neither times out a request that arrives slowly (uvicorn's keep-alive timeout runs only
 between requests), and h11 serves a request with both Content-Length and Transfer-Encoding by the
 latter, so that a second request hidden in its body reaches the app. GuardedH11Protocol closes
 connections whose request head or body does not arrive in time, and refuses such requests with a
-400 and a closed connection (RFC 9112, section 6.3)."""
+400 and a closed connection (RFC 9112, section 6.3).
+
+A WebSocket send waits while the client does not read (the connection's buffer is full), and so
+would the close frame meant to end it: GuardedWebSocketProtocol cuts such a connection."""
 
 import asyncio
 import functools
@@ -14,6 +18,7 @@ from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from app.config import Settings
 
@@ -21,6 +26,7 @@ log = logging.getLogger("instance_gateway")
 
 # A longer request line and headers are refused with 400 (h11's default, as uvicorn uses it).
 MAX_HEAD_BYTES = 16 * 1024
+ABNORMAL_CLOSURE = 1006  # a WebSocket that ended without a close frame
 
 
 class _FramingCheckedConnection(h11.Connection):
@@ -96,11 +102,48 @@ class GuardedH11Protocol(H11Protocol):
         self.transport.close()
 
 
+class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol with a deadline for sends: once the client has left unread
+    what fills the connection's buffer for `send_timeout` seconds, the connection is aborted,
+    without the closing handshake that client would not read either. The app then receives
+    the disconnect (1006), and its waiting sends fail, so that it frees what the connection held."""
+
+    def __init__(self, *args: Any, send_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.send_timeout = send_timeout
+        self.stalled: asyncio.TimerHandle | None = None
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self.stalled = self.loop.call_later(self.send_timeout, self._abort)
+
+    def resume_writing(self) -> None:
+        self._cancel_stall()
+        super().resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_stall()
+        super().connection_lost(exc)
+
+    def _cancel_stall(self) -> None:
+        if self.stalled is not None:
+            self.stalled.cancel()
+            self.stalled = None
+
+    def _abort(self) -> None:
+        log.info("aborting a WebSocket connection: its client has read nothing for %s s", self.send_timeout)
+        self.stalled = None
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": ABNORMAL_CLOSURE})
+        self.transport.abort()
+
+
 def server_protocols(settings: Settings) -> dict[str, Any]:
     """uvicorn's protocol options: GuardedH11Protocol with the settings' timeouts for HTTP;
-    for WebSocket, messages no larger than a request body may be, and no per-message
-    compression, which would cost each subscriber's every event a deflate of its own."""
+    for WebSocket, GuardedWebSocketProtocol with the settings' send deadline, messages no larger
+    than a request body may be, and no per-message compression, which would cost each
+    subscriber's every event a deflate of its own."""
     http = functools.partial(
         GuardedH11Protocol, head_timeout=settings.request_head_timeout_s, body_timeout=settings.request_body_timeout_s
     )
-    return {"http": http, "ws_max_size": settings.max_body_bytes, "ws_per_message_deflate": False}
+    ws = functools.partial(GuardedWebSocketProtocol, send_timeout=settings.websocket_send_timeout_s)
+    return {"http": http, "ws": ws, "ws_max_size": settings.max_body_bytes, "ws_per_message_deflate": False}

@@ -1,16 +1,20 @@
 """GraphQL over WebSocket at /graphql: the `graphql-transport-ws` protocol and the older
 `graphql-ws` (subscriptions-transport-ws), for subscriptions and any other operation.
 
-The token comes in the `connection_init` payload (`{"Authorization": "Bearer ..."}`), or on
-the upgrade request where the client can set headers. Without a valid one the connection is
-closed with 4401 before anything is sent; it is closed again when the token expires. Each
-operation runs through the same schema, limits and error codes as over HTTP.
+The token comes in the `connection_init` payload (`{"Authorization": "Bearer ..."}`, or
+`{"headers": {"Authorization": ...}}` as some clients send it), or on the upgrade request where
+the client can set headers. Without a valid one the connection is closed with 4401 before
+anything is sent (but, in `graphql-ws`, a `connection_error`); it is closed again when the token
+expires. Each operation runs through the same schema, limits and error codes as over HTTP, and
+leaves its metrics and a request log line with the code its connection closed with, if that
+ended it. A client that reads nothing is cut off by the server's send deadline (server.py).
 """
 
 import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +27,7 @@ from app.authorization.identity import Caller, InvalidToken, bearer_token
 from app.config import Settings
 from app.graphql.compiled.encoded import dumps
 from app.graphql.errors import INTERNAL_MESSAGE
-from app.http.observability import request_id_of
+from app.http.observability import log_request, request_id_of
 from app.http.request_json import InvalidJSON, decode_object
 from app.request_record import RequestRecord
 
@@ -35,6 +39,8 @@ INVALID_MESSAGE, UNAUTHORIZED, NOT_ACCEPTABLE, INIT_TIMEOUT, DUPLICATE_ID, TOO_M
     4400, 4401, 4406, 4408, 4409, 4429,
 )  # fmt: skip
 TRY_AGAIN_LATER = 1013  # a subscriber that fell too far behind: reconnect and catch up with a query
+NO_STATUS = 1005  # a disconnect that gave no code
+SWITCHING_PROTOCOLS = 101  # the status of the upgrade every operation of a connection runs on
 CLOSE_REASON_BYTES = 123  # what a close frame can carry
 
 
@@ -91,6 +97,7 @@ class _Connection:
         self.operations: dict[str, asyncio.Task[None]] = {}
         self.timers: list[asyncio.Task[None]] = []
         self.closed = False
+        self.close_code: int | None = None  # the first known: the gateway's, or else the client's
 
     async def serve(self) -> None:
         self.timers.append(asyncio.create_task(self._close_unless_initialised()))
@@ -98,10 +105,11 @@ class _Connection:
             while not self.closed:
                 message = await self.websocket.receive()
                 if message["type"] == "websocket.disconnect":
+                    self._closed_with(message.get("code", NO_STATUS))
                     return
                 await self._handle(message.get("text"))
-        except WebSocketDisconnect:
-            return
+        except WebSocketDisconnect as gone:
+            self._closed_with(gone.code)
 
     async def stop(self) -> None:
         self.closed = True
@@ -116,7 +124,16 @@ class _Connection:
         if self.closed:
             return
         self.closed = True
+        self._closed_with(code)
+        if code == UNAUTHORIZED and self.protocol == LEGACY_WS:
+            # subscriptions-transport-ws tells its user of a connection_error; after a close
+            # alone it reconnects, again and again, and says nothing.
+            await self._send_now({"type": "connection_error", "payload": {"message": reason}})
         await self._close_frame(code, reason)
+
+    def _closed_with(self, code: int) -> None:
+        if self.close_code is None:
+            self.close_code = code
 
     async def _close_frame(self, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
@@ -125,7 +142,16 @@ class _Connection:
 
     async def send(self, message: dict[str, Any]) -> None:
         if not self.closed:
+            await self._send_now(message)
+
+    async def _send_now(self, message: dict[str, Any]) -> None:
+        try:
             await self.websocket.send_text(dumps(message).decode())
+        except WebSocketDisconnect as gone:
+            # The client is gone (or was cut off): nothing more is sent, and serve() ends the
+            # rest once the disconnect reaches it.
+            self.closed = True
+            self._closed_with(gone.code)
 
     async def _handle(self, text: str | None) -> None:
         try:
@@ -167,11 +193,9 @@ class _Connection:
         self.timers.append(asyncio.create_task(self._close_at(expires)))
 
     def _authenticate(self, payload: Any) -> tuple[Caller, int]:
-        header = None
-        if isinstance(payload, dict):
-            header = next((v for k, v in payload.items() if k.lower() == "authorization"), None)
-            if header is not None and not isinstance(header, str):
-                raise InvalidToken("the connection_init payload's Authorization must be a string")
+        header = _authorization_in(payload)
+        if header is not None and not isinstance(header, str):
+            raise InvalidToken("the connection_init payload's Authorization must be a string")
         token = bearer_token(header if header is not None else self.websocket.headers.get("authorization"))
         if token is None:
             raise InvalidToken('no token: send {"Authorization": "Bearer <JWT>"} as the connection_init payload')
@@ -190,7 +214,9 @@ class _Connection:
             return
         limit = self.settings.subscriptions_per_connection
         if len(self.operations) >= limit:
-            await self._send_errors(operation_id, [_bad_input(f"at most {limit} operations may run on one connection")])
+            refusal = _bad_input(f"at most {limit} operations may run on one connection")
+            with self._operation() as record:
+                await self._refuse(operation_id, record, refusal)
             return
         task = asyncio.create_task(self._run(operation_id, payload))
         self.operations[operation_id] = task
@@ -200,31 +226,49 @@ class _Connection:
         if self.operations.get(operation_id) is task:
             del self.operations[operation_id]
 
-    async def _run(self, operation_id: str, payload: dict[str, Any]) -> None:
-        query, variables, name = payload.get("query"), payload.get("variables"), payload.get("operationName")
-        if not isinstance(query, str) or not isinstance(variables, dict | None) or not isinstance(name, str | None):
-            await self._send_errors(operation_id, [_bad_input("the payload needs a `query` string")])
-            return
-        record = RequestRecord(self.request_id, status=101)
-        context = self.services.context_for_caller(
-            self.caller, record, live=self.services.live, subscriber_overflow=self._too_slow
-        )
+    @contextlib.contextmanager
+    def _operation(self) -> Iterator[RequestRecord]:
+        """The record of one operation; once it ends, its metrics and its log line."""
+        record = RequestRecord(self.request_id, status=SWITCHING_PROTOCOLS)
         started = time.perf_counter()
         try:
-            results = await self.schema.stream(query, variables, context, operation_name=name)
-            async for result in results:
-                if isinstance(result, PreExecutionError):
-                    await self._send_errors(operation_id, [error.formatted for error in result.errors or []])
-                    return
-                await self.send({"type": self.messages.result, "id": operation_id, "payload": process_result(result)})
-            await self.send({"type": "complete", "id": operation_id})
-        except Exception:
-            # Strawberry answers errors inside the operation; this is the gateway's own failure.
-            log.exception("a WebSocket operation failed", extra={"request_id": self.request_id})
-            extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": self.request_id}
-            await self._send_errors(operation_id, [{"message": INTERNAL_MESSAGE, "extensions": extensions}])
+            yield record
         finally:
-            self.metrics.record(record, time.perf_counter() - started)
+            record.close_code = self.close_code
+            seconds = time.perf_counter() - started
+            self.metrics.record(record, seconds)
+            # No database time: counting a subscription's calls as a request's (DatabaseCalls)
+            # would fail all its later calls at once after one found the database down.
+            log_request(self.websocket.scope, record, seconds, database_seconds=None)
+
+    async def _run(self, operation_id: str, payload: dict[str, Any]) -> None:
+        with self._operation() as record:
+            query, variables, name = payload.get("query"), payload.get("variables"), payload.get("operationName")
+            if not isinstance(query, str) or not isinstance(variables, dict | None) or not isinstance(name, str | None):
+                await self._refuse(operation_id, record, _bad_input("the payload needs a `query` string"))
+                return
+            context = self.services.context_for_caller(
+                self.caller, record, live=self.services.live, subscriber_overflow=self._too_slow
+            )
+            try:
+                results = await self.schema.stream(query, variables, context, operation_name=name)
+                async for result in results:
+                    if isinstance(result, PreExecutionError):
+                        await self._send_errors(operation_id, [error.formatted for error in result.errors or []])
+                        return
+                    answer = process_result(result)
+                    await self.send({"type": self.messages.result, "id": operation_id, "payload": answer})
+                await self.send({"type": "complete", "id": operation_id})
+            except Exception:
+                # Strawberry answers errors inside the operation; this is the gateway's own failure.
+                log.exception("a WebSocket operation failed", extra={"request_id": self.request_id})
+                extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": self.request_id}
+                await self._refuse(operation_id, record, {"message": INTERNAL_MESSAGE, "extensions": extensions})
+
+    async def _refuse(self, operation_id: str, record: RequestRecord, error: dict[str, Any]) -> None:
+        """Answer an operation with an error GraphQL did not make, noting its code."""
+        record.error_codes.append(error["extensions"]["code"])
+        await self._send_errors(operation_id, [error])
 
     async def _send_errors(self, operation_id: str, errors: list[dict[str, Any]]) -> None:
         if self.protocol == TRANSPORT_WS:
@@ -236,6 +280,7 @@ class _Connection:
     def _too_slow(self, reason: str) -> None:
         if not self.closed:
             self.closed = True  # at once: nothing more is sent before the close frame
+            self._closed_with(TRY_AGAIN_LATER)
             self.timers.append(asyncio.create_task(self._close_frame(TRY_AGAIN_LATER, reason)))
 
     async def _close_unless_initialised(self) -> None:
@@ -254,6 +299,19 @@ class _Connection:
             await asyncio.sleep(self.settings.subscription_keepalive_s)
             if self.protocol == TRANSPORT_WS:
                 await self.send(self.messages.keep_alive)
+
+
+def _authorization_in(payload: Any) -> Any:
+    """The Authorization of a connection_init payload, by any case of its name: at the top, or
+    in its `headers` (as Apollo's and urql's users often put it)."""
+    if not isinstance(payload, dict):
+        return None
+    headers = payload.get("headers")
+    for fields in (payload, headers if isinstance(headers, dict) else {}):
+        value = next((v for k, v in fields.items() if k.lower() == "authorization"), None)
+        if value is not None:
+            return value
+    return None
 
 
 def _bad_input(message: str) -> dict[str, Any]:
