@@ -5,6 +5,8 @@ from pathlib import Path
 from pydantic import Field, HttpUrl, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.authorization.identity import CLOCK_SKEW_LEEWAY_SECONDS
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore")
@@ -14,6 +16,8 @@ class Settings(BaseSettings):
     jwt_secret: str | None = None
     jwt_public_key_file: Path | None = None
     policy_dir: Path | None = None
+    # Seconds a token's exp, nbf and iat may be off: the issuer's clock and the gateway's differ.
+    token_leeway_s: float = Field(CLOCK_SKEW_LEEWAY_SECONDS, ge=0)
 
     # The database: every operation, finding a server included, ends within this.
     mongodb_timeout_ms: int = 1500

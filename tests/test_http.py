@@ -42,9 +42,26 @@ async def test_missing_or_invalid_token_is_401(gateway_with, header, message):
         headers = {"Authorization": header} if header else {}
         response = await gw.http.post("/graphql", json={"query": QUERY}, headers=headers)
     assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
     assert message in error["message"]
+
+
+@pytest.mark.parametrize("url", ["/graphql", "/storage/api/v1/instances?org=ttd"])
+async def test_two_authorization_headers_are_a_400_whichever_is_valid(gateway_with, url):
+    headers = [("authorization", f"Bearer {org_token()}"), ("authorization", "Bearer not-a-jwt")]
+    async with gateway_with() as gw:
+        if url == "/graphql":
+            response = await gw.http.post("/graphql", json={"query": QUERY}, headers=headers)
+            [error] = response.json()["errors"]
+            code, message = error["extensions"]["code"], error["message"]
+        else:
+            response = await gw.http.get(url, headers=headers)
+            code, message = response.json()["code"], response.json()["detail"]
+    assert response.status_code == 400
+    assert code == "BAD_USER_INPUT"
+    assert "2 Authorization headers" in message
 
 
 async def test_graphiql_page_is_open_without_a_token(gateway_with):
@@ -132,6 +149,61 @@ async def test_hostile_json_in_a_get_is_a_400_with_a_code(gateway_with, paramete
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert fragment in error["message"]
+
+
+@pytest.mark.parametrize("parameter", ["query", "operationName", "variables", "extensions"])
+async def test_a_get_parameter_given_twice_is_a_400(gateway_with, parameter):
+    values = {"query": QUERY, "operationName": "Q", "variables": "{}", "extensions": "{}"}
+    params = [*values.items(), (parameter, values[parameter])]
+    async with gateway_with() as gw:
+        response = await gw.http.get("/graphql", params=params, headers=_auth())
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert f"`{parameter}` is given more than once" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ('{"query": "{ __typename }", "query": "' + QUERY + '"}', "query"),
+        ('{"query": "{ __typename }", "variables": {"f": {"eq": 1, "eq": 2}}}', "eq"),
+    ],
+)
+async def test_a_key_twice_in_one_json_object_is_a_400(gateway_with, body, key):
+    async with gateway_with() as gw:
+        response = await _post(gw, body)
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert f"the key '{key}' more than once" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/nowhere", 404, "NOT_FOUND"),
+        ("GET", "/graphql/", 404, "NOT_FOUND"),  # not redirected: a redirect has no JSON to read
+        ("POST", "/healthz", 405, "BAD_USER_INPUT"),
+        ("GET", "/storage/api/v1/nowhere", 404, "NOT_FOUND"),
+    ],
+)
+async def test_unknown_paths_and_methods_are_answered_in_json(gateway_with, method, path, status, code):
+    async with gateway_with() as gw:
+        response = await gw.http.request(method, path, headers=_auth())
+    assert response.status_code == status
+    if path.startswith("/storage/"):
+        assert response.headers["content-type"] == "application/problem+json"
+        body = response.json()
+        assert (body["status"], body["code"], body["traceId"]) == (status, code, response.headers["x-request-id"])
+        assert path in body["detail"]
+    else:
+        [error] = response.json()["errors"]
+        assert error["extensions"]["code"] == code
+        assert path in error["message"]
+    if status == 405:  # Starlette lists a route's methods in no fixed order
+        assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD"}
+        assert f"it takes {response.headers['allow']}" in error["message"]
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS"])

@@ -23,6 +23,9 @@ from app.authorization.identity import (
     bearer_token,
 )
 from app.authorization.tokens import DEVELOPMENT_SECRET, mint_token
+from app.config import Settings
+from app.http.authentication import token_verifier
+from tests.conftest import TEST_SECRET
 
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 OTHER_SECRET = "another-test-secret-long-enough-for-hs256-9876543210"
@@ -298,3 +301,48 @@ def test_refused_tokens_are_not_kept_and_the_kept_ones_are_bounded(monkeypatch: 
         counting.verify(token)
     # `first`, used again before `third` came, is kept; `second` is not.
     assert counting.decoded == [refused, refused, first, second, third, second]
+
+
+@pytest.mark.parametrize("name", ["exp", "nbf", "iat"])
+def test_time_claims_must_be_numbers_not_strings_of_digits(name: str) -> None:
+    valid = int(datetime.now(UTC).timestamp()) + (3600 if name == "exp" else -60)
+    assert verifier.verify(hs256(claims(**{name: valid}))).user_id == "1337"
+    with pytest.raises(InvalidToken, match=f"token claim {name} must be a number"):
+        verifier.verify(hs256(claims(**{name: str(valid)})))
+
+
+BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _signature_with_every_kind_of_character() -> tuple[str, str]:
+    # A canonical token whose signature has a `-` or `_` (standard base64 writes them `+` and `/`)
+    # and whose last character leaves bits unused (43 characters hold 258 bits of 256).
+    for minute in range(100):
+        token = hs256(claims(exp=datetime.now(UTC) + timedelta(hours=1, minutes=minute)))
+        signing_input, signature = token.rsplit(".", 1)
+        if "-" in signature or "_" in signature:
+            return signing_input, signature
+    raise AssertionError("no signature with - or _ in 100 tokens")
+
+
+def test_a_token_is_accepted_in_its_one_canonical_form_only() -> None:
+    signing_input, signature = _signature_with_every_kind_of_character()
+    assert verifier.verify(f"{signing_input}.{signature}").user_id == "1337"
+    # The last character's two unused bits are 0; with them 01 it decodes to the same bytes.
+    same_bytes_other_last = signature[:-1] + BASE64URL[BASE64URL.index(signature[-1]) + 1]
+    for spelling in (
+        signature.replace("-", "+").replace("_", "/"),  # standard base64
+        signature + "=",  # padded
+        same_bytes_other_last,
+    ):
+        assert spelling != signature
+        with pytest.raises(InvalidToken, match="three base64url parts without padding"):
+            verifier.verify(f"{signing_input}.{spelling}")
+
+
+def test_the_clock_skew_leeway_is_a_setting() -> None:
+    token = hs256(claims(exp=datetime.now(UTC) - timedelta(seconds=10)), TEST_SECRET)
+    assert token_verifier(Settings(_env_file=None, jwt_secret=TEST_SECRET)).verify(token).user_id == "1337"
+    strict = token_verifier(Settings(_env_file=None, jwt_secret=TEST_SECRET, token_leeway_s=0))
+    with pytest.raises(InvalidToken, match="token has expired"):
+        strict.verify(token)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import time
 from collections.abc import Callable
@@ -32,12 +34,16 @@ MIN_AUTH_LEVEL, MAX_AUTH_LEVEL = 0, 4
 MIN_HS256_SECRET_BYTES = 32
 # The token issuer and this gateway run on different clocks; without some slack a token minted
 # a moment ago can look "not yet valid", or one at its expiry edge can flap between accept/reject.
+# The default of Settings.token_leeway_s.
 CLOCK_SKEW_LEEWAY_SECONDS = 30
+# RFC 7519's NumericDate claims: JSON numbers (PyJWT would also take a string of digits).
+TIME_CLAIMS = ("exp", "nbf", "iat")
 # A client sends the same token with every request until it expires: verifying it once spares each
 # later request the signature and the claims. Bounded, least recently used out first.
 VERIFIED_TOKENS_KEPT = 1024
 
 _DIGITS = re.compile(r"[0-9]+")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True)
@@ -85,10 +91,12 @@ class TokenVerifier:
         *,
         hs256_secret: str | None = None,
         rs256_public_key: str | None = None,
+        leeway_s: float = CLOCK_SKEW_LEEWAY_SECONDS,
         clock: Callable[[], float] = time.time,
     ):
         if (hs256_secret is None) == (rs256_public_key is None):
             raise ValueError("configure exactly one of hs256_secret and rs256_public_key")
+        self._leeway_s = leeway_s
         self._clock = clock
         self._verified = LRU(VERIFIED_TOKENS_KEPT)  # token: (caller, exp)
         self._key: str | RSAPublicKey
@@ -113,13 +121,14 @@ class TokenVerifier:
         verified = self._verified.get(token)
         # What PyJWT checks at each decode and may change with time is expiry alone: a token
         # valid once (its signature, nbf, iat) stays so until then.
-        if verified is not None and verified[1] > self._clock() - CLOCK_SKEW_LEEWAY_SECONDS:
+        if verified is not None and verified[1] > self._clock() - self._leeway_s:
             return verified
         verified = self._decode(token)
         self._verified.put(token, verified)
         return verified
 
     def _decode(self, token: str) -> tuple[Caller, int]:
+        _check_compact_form(token)
         self._check_algorithm(token)
         try:
             claims = jwt.decode(
@@ -127,7 +136,7 @@ class TokenVerifier:
                 self._key,
                 # Pinned to the configured key's algorithm: never trust the header's choice.
                 algorithms=[self._algorithm],
-                leeway=CLOCK_SKEW_LEEWAY_SECONDS,
+                leeway=self._leeway_s,
                 # No audience or issuer is configured; trust rests on the signing key alone, and
                 # PyJWT would otherwise refuse every token that happens to carry an `aud`.
                 options={"require": ["exp"], "verify_aud": False},
@@ -146,7 +155,10 @@ class TokenVerifier:
             raise InvalidToken("token is malformed") from error
         except jwt.PyJWTError as error:
             raise InvalidToken("token is invalid") from error
-        return caller_from_claims(claims), int(claims["exp"])  # an integer: PyJWT has checked it
+        for name in TIME_CLAIMS:
+            if name in claims and (isinstance(claims[name], bool) or not isinstance(claims[name], int | float)):
+                raise InvalidToken(f"token claim {name} must be a number of seconds")
+        return caller_from_claims(claims), int(claims["exp"])
 
     def _check_algorithm(self, token: str) -> None:
         # Checked before decoding only to give a precise message; jwt.decode enforces it as well.
@@ -159,6 +171,23 @@ class TokenVerifier:
             raise InvalidToken("token header has no algorithm")
         if algorithm != self._algorithm:
             raise InvalidToken(f"token algorithm {algorithm!r} is not accepted")
+
+
+def _check_compact_form(token: str) -> None:
+    # Each part in base64url without padding, as RFC 7515 writes it and in that one form: PyJWT
+    # also takes standard base64, padding, and other last characters of the same bytes, so
+    # that one token had many spellings.
+    parts = token.split(".")
+    if len(parts) != 3 or not all(_BASE64URL.fullmatch(part) and _canonical(part) for part in parts):
+        raise InvalidToken("token is malformed: it must be three base64url parts without padding")
+
+
+def _canonical(part: str) -> bool:
+    try:
+        decoded = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    except binascii.Error:  # a length no encoding has
+        return False
+    return base64.urlsafe_b64encode(decoded).rstrip(b"=").decode() == part
 
 
 def caller_from_claims(claims: dict[str, Any]) -> Caller:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.routing import Route, WebSocketRoute
@@ -21,6 +22,7 @@ from app.graphql.context import Context
 from app.graphql.schema import build_schema
 from app.http.authentication import authenticate, token_verifier
 from app.http.cors import allow_cross_origin
+from app.http.edge_errors import unrouted
 from app.http.graphiql import graphiql_static
 from app.http.graphql_view import GraphQLView
 from app.http.observability import Observability
@@ -186,8 +188,12 @@ def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
             *rest_routes(),  # Altinn Storage's own REST calls
         ],
         middleware=[Middleware(Observability, metrics=metrics)],
+        exception_handlers={HTTPException: unrouted},
         lifespan=lifespan,
     )
+    # Each resource has one URL: /graphql/ is not found rather than redirected (a redirect has no
+    # JSON body, and a client that does not follow it would see none).
+    app.router.redirect_slashes = False
     app.state.settings = settings
     app.state.metrics = metrics
     allow_cross_origin(app, settings.cors_origins)

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from app.authorization.identity import Caller, InvalidToken, TokenVerifier, bearer_token
 from app.authorization.tokens import DEVELOPMENT_SECRET, mint_token
 from app.config import Settings
-from app.errors import Unauthenticated
+from app.errors import BadUserInput, Unauthenticated
 
 log = logging.getLogger("instance_gateway")
 
@@ -24,9 +24,11 @@ def token_verifier(settings: Settings) -> TokenVerifier:
         raise ConfigurationError("set GATEWAY_JWT_SECRET or GATEWAY_JWT_PUBLIC_KEY_FILE, not both")
     try:
         if settings.jwt_public_key_file:
-            return TokenVerifier(rs256_public_key=Path(settings.jwt_public_key_file).read_text())
+            return TokenVerifier(
+                rs256_public_key=Path(settings.jwt_public_key_file).read_text(), leeway_s=settings.token_leeway_s
+            )
         if settings.jwt_secret:
-            return TokenVerifier(hs256_secret=settings.jwt_secret)
+            return TokenVerifier(hs256_secret=settings.jwt_secret, leeway_s=settings.token_leeway_s)
     except (OSError, ValueError) as error:
         raise ConfigurationError(f"the token key cannot be used: {error}") from None
     if not settings.embedded:
@@ -38,7 +40,7 @@ def token_verifier(settings: Settings) -> TokenVerifier:
         "tokens are checked against the PUBLISHED DEVELOPMENT SECRET (embedded store only); "
         "anyone can mint them with `instance-gateway token`. Never expose this gateway."
     )
-    return TokenVerifier(hs256_secret=DEVELOPMENT_SECRET)
+    return TokenVerifier(hs256_secret=DEVELOPMENT_SECRET, leeway_s=settings.token_leeway_s)
 
 
 DEVELOPMENT_TOKEN_SECONDS = 12 * 3600
@@ -57,8 +59,12 @@ def development_headers(settings: Settings) -> dict[str, str] | None:
 
 
 def authenticate(request: Request, verifier: TokenVerifier) -> Caller:
+    headers = request.headers.getlist("authorization")
+    if len(headers) > 1:
+        # Proxies and frameworks differ in which of two they pass on: neither is chosen.
+        raise BadUserInput(f"the request has {len(headers)} Authorization headers: send one")
     try:
-        token = bearer_token(request.headers.get("authorization"))
+        token = bearer_token(headers[0] if headers else None)
         if token is None:
             raise Unauthenticated("no token: send `Authorization: Bearer <JWT>` (try `instance-gateway token --help`)")
         return verifier.verify(token)

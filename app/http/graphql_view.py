@@ -29,6 +29,9 @@ from app.http.request_json import InvalidJSON, decode_object
 
 METHODS = ("GET", "POST")
 ALLOW = {"Allow": ", ".join(METHODS)}
+BEARER = {"WWW-Authenticate": "Bearer"}  # RFC 6750: the scheme a 401 asks for
+# The parameters of a GraphQL request over GET: one value each, never a silent choice of one.
+GET_PARAMETERS = ("query", "operationName", "variables", "extensions")
 
 
 def error_response(
@@ -101,14 +104,21 @@ class GraphQLView(GraphQL[Context, None]):
                 return error_response(405, error.reason, "BAD_USER_INPUT", media_type=media_type, headers=ALLOW)
             return error_response(error.status_code, error.reason, "BAD_USER_INPUT", media_type=media_type)
         except GatewayError as error:
-            status_code = 401 if error.code == "UNAUTHENTICATED" else 400
-            return error_response(status_code, error.message, error.code, media_type=media_type)
+            if error.code == "UNAUTHENTICATED":
+                return error_response(401, error.message, error.code, media_type=media_type, headers=BEARER)
+            return error_response(400, error.message, error.code, media_type=media_type)
 
     def encode_json(self, data: object) -> str | bytes:
         try:
             return orjson.dumps(data)
         except TypeError:  # a string that is not valid UTF-8 (a lone surrogate), say, in an error message
             return super().encode_json(data)
+
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        for name in GET_PARAMETERS:
+            if len(params.getlist(name)) > 1:
+                raise HTTPException(400, f"`{name}` is given more than once: give each parameter once")
+        return super().parse_query_params(params)
 
     def parse_json(self, data: str | bytes) -> dict[str, Any]:
         try:

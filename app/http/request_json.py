@@ -1,7 +1,10 @@
 """The JSON of a GraphQL request (a POST body; `variables` and `extensions` of a GET), decoded
 strictly: UTF-8 only, no NaN or lone surrogates (orjson), an object at the top, nested no deeper
-than MAX_DEPTH. Anything else is InvalidJSON, with a message that says what is wrong."""
+than MAX_DEPTH, no key twice in one object. Anything else is InvalidJSON, with a message that
+says what is wrong."""
 
+import json
+from collections import Counter
 from typing import Any
 
 import orjson
@@ -28,6 +31,17 @@ def decode_object(data: str | bytes) -> dict[str, Any]:
         )
     if _nested_deeper_than(value, MAX_DEPTH):
         raise InvalidJSON(f"The request's JSON is nested too deeply: more than {MAX_DEPTH} levels")
+    # orjson keeps the last of a repeated key, where another reader may keep the first: a second
+    # parse, of JSON already found sound and shallow, sees every key.
+    json.loads(data, object_pairs_hook=_without_repeated_keys)
+    return value
+
+
+def _without_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) < len(pairs):
+        repeated = next(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
+        raise InvalidJSON(f"The request's JSON has the key {repeated!r} more than once in one object")
     return value
 
 

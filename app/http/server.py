@@ -1,12 +1,11 @@
-"""The protocols uvicorn serves the app with: h11, hardened against slow and smuggling clients,
-and WebSocket with a deadline for sends.
+"""The protocols uvicorn serves the app with: h11, hardened against slow, smuggling and
+malformed requests, and WebSocket with a deadline for sends.
 
-h11 rather than httptools, as h11 caps a request head at 16 KiB where httptools buffers heads of
-any size. Neither times out a request that arrives slowly (uvicorn's keep-alive timeout runs only
-between requests), and h11 serves a request with both Content-Length and Transfer-Encoding by the
-latter, so that a second request hidden in its body reaches the app. GuardedH11Protocol closes
-connections whose request head or body does not arrive in time, and refuses such requests with a
-400 and a closed connection (RFC 9112, section 6.3).
+h11 rather than httptools, as h11 caps a request head where httptools buffers heads of any size;
+CheckedConnection makes h11 stricter still. Neither times out a request that arrives slowly
+(uvicorn's keep-alive timeout runs only between requests): GuardedH11Protocol closes connections
+whose request head or body does not arrive in time. A request the parser refuses gets a JSON
+answer saying why (uvicorn's is plain text), and its connection is closed lingeringly.
 
 A WebSocket send waits while the client does not read (the connection's buffer is full), and so
 would the close frame meant to end it: GuardedWebSocketProtocol cuts such a connection."""
@@ -14,6 +13,8 @@ would the close frame meant to end it: GuardedWebSocketProtocol cuts such a conn
 import asyncio
 import functools
 import logging
+import uuid
+from http import HTTPStatus
 from typing import Any
 
 import h11
@@ -21,46 +22,55 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from app.config import Settings
+from app.http.edge_errors import edge_error
+from app.http.framing import CheckedConnection, path_of
+from app.http.lingering import LingeringTransport
 
 log = logging.getLogger("instance_gateway")
 
-# A longer request line and headers are refused with 400 (h11's default, as uvicorn uses it).
-MAX_HEAD_BYTES = 16 * 1024
 ABNORMAL_CLOSURE = 1006  # a WebSocket that ended without a close frame
-
-
-class _FramingCheckedConnection(h11.Connection):
-    def next_event(self) -> Any:
-        event = super().next_event()
-        if isinstance(event, h11.Request):
-            names = {name.lower() for name, _ in event.headers}
-            if b"content-length" in names and b"transfer-encoding" in names:
-                # uvicorn answers a RemoteProtocolError with 400 and closes the connection.
-                raise h11.RemoteProtocolError("both Content-Length and Transfer-Encoding")
-        return event
 
 
 class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with a deadline for each request's head (from its first byte, or
-    from the connection's start) and one for its body (from the end of the head)."""
+    from the connection's start) and one for its body (from the end of the head); a request
+    answered before its body has arrived ends its connection."""
 
     def __init__(self, *args: Any, head_timeout: float, body_timeout: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.conn = _FramingCheckedConnection(h11.SERVER, MAX_HEAD_BYTES)
+        self.conn = CheckedConnection()
         self.timeouts = {"head": head_timeout, "body": body_timeout}
         self.awaiting: str | None = None  # the part of a request the deadline is for
         self.deadline: asyncio.TimerHandle | None = None
         self.upgraded = False  # to WebSocket: no more HTTP requests, no deadlines
 
     def connection_made(self, transport: asyncio.Transport) -> None:
-        super().connection_made(transport)
+        lingering = LingeringTransport(transport, self.loop, self._client_may_be_sending)
+        super().connection_made(lingering)  # type: ignore[arg-type]  # uvicorn's transport from here on
         self._watch(head_begun=True)
 
     def data_received(self, data: bytes) -> None:
+        if self.transport.lingering:
+            self.transport.discard(data)
+            return
         super().data_received(data)
         self._watch(head_begun=True)
 
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn's answer to a request the parser refused.
+        if self.cycle is not None and not self.cycle.response_complete:
+            # The app reading the request is told the client has gone, and answers nothing.
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
+        if self.conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):  # no answer begun
+            self._refuse(self.conn.refusal)
+        self.transport.close()
+
     def on_response_complete(self) -> None:
+        if self.conn.their_state is h11.SEND_BODY:
+            # Answered before the body came (a 413, a 401): reading on only to discard it could
+            # take as long as the client likes, so the connection ends here.
+            self.transport.close()
         super().on_response_complete()
         # Between requests the connection idles under uvicorn's keep-alive timeout; the next
         # head's deadline starts with its first byte.
@@ -75,10 +85,28 @@ class GuardedH11Protocol(H11Protocol):
         # and the body's deadline would close a subscription that has only begun.
         self.upgraded = True
         self._set_deadline(None)
+        self.transport = self.transport.transport
         super().handle_websocket_upgrade(event)
 
+    def _client_may_be_sending(self) -> bool:
+        return not self.upgraded and self.conn.their_state in (h11.SEND_BODY, h11.ERROR)
+
+    def _refuse(self, refusal: h11.RemoteProtocolError) -> None:
+        status, trace_id = refusal.error_status_hint, uuid.uuid4().hex
+        log.info("refused a malformed request: %s", refusal, extra={"request_id": trace_id})
+        message = f"The request is malformed: {refusal}"
+        answer = edge_error(path_of(self.conn.target), status, message, "BAD_USER_INPUT", trace_id)
+        headers = [*answer.raw_headers, (b"connection", b"close"), (b"x-request-id", trace_id.encode())]
+        for event in (
+            h11.Response(status_code=status, headers=headers, reason=HTTPStatus(status).phrase.encode()),
+            h11.Data(data=answer.body),
+            h11.EndOfMessage(),
+        ):
+            self.transport.write(self.conn.send(event))
+
     def _watch(self, *, head_begun: bool) -> None:
-        if self.upgraded:
+        if self.upgraded or self.transport.lingering:
+            self._set_deadline(None)
             return
         state = self.conn.their_state
         if state is h11.SEND_BODY:
@@ -99,7 +127,7 @@ class GuardedH11Protocol(H11Protocol):
     def _time_out(self) -> None:
         log.info("closing a connection: the request %s did not arrive in time", self.awaiting)
         self.awaiting, self.deadline = None, None
-        self.transport.close()
+        self.transport.close_at_once()
 
 
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
