@@ -10,136 +10,166 @@ from strawberry.utils.str_converters import to_camel_case
 from app.graphql.scalars import DateTime
 from app.graphql.types.data_element import FileScanResult
 from app.graphql.types.status import ReadStatus
+from app.store.filters import MAX_NESTING, MAX_TEXT_LENGTH
+
+_TEXT_BOUND = f"Each text is at most {MAX_TEXT_LENGTH} characters; a longer one is BAD_USER_INPUT."
+_LIST_BOUND = "At most GATEWAY_MAX_FILTER_LIST (1000) values."
+
+
+def _input(description: str) -> Any:
+    """An optional input field: left out, or null, it asks nothing."""
+    return strawberry.field(default=strawberry.UNSET, description=description)
 
 
 @strawberry.input(
-    description="Conditions on a text field; all given conditions must hold. A null and a missing value are the same."
+    description="Conditions on a text field; all given conditions must hold. A null and a missing value are "
+    f"the same. Comparisons are exact and case-sensitive. {_TEXT_BOUND}"
 )
 class StringFilter:
-    eq: str | None = strawberry.UNSET
-    ne: str | None = strawberry.field(default=strawberry.UNSET, description="Also matches a null value.")
-    in_: list[str] | None = strawberry.field(default=strawberry.UNSET, name="in")
-    nin: list[str] | None = strawberry.UNSET
-    starts_with: str | None = strawberry.UNSET
-    exists: bool | None = strawberry.field(
-        default=strawberry.UNSET, description="true: not null; false: null or missing."
+    eq: str | None = _input("Equal to this text.")
+    ne: str | None = _input("Not equal to this text; also matches a null value.")
+    in_: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, name="in", description=f"Equal to one of these texts. {_LIST_BOUND}"
     )
+    nin: list[str] | None = _input(f"Equal to none of these texts; also matches a null value. {_LIST_BOUND}")
+    starts_with: str | None = _input("Begins with this text, taken literally (no wildcards).")
+    exists: bool | None = _input("true: not null; false: null or missing.")
 
 
-@strawberry.input(description="Conditions on a date-time field; combine gte and lt for a range.")
+@strawberry.input(
+    description="Conditions on a date-time field; all given conditions must hold, so gte and lt make a range. "
+    "A date alone is midnight UTC, the start of that day."
+)
 class DateTimeFilter:
-    eq: DateTime | None = strawberry.UNSET
-    gt: DateTime | None = strawberry.UNSET
-    gte: DateTime | None = strawberry.UNSET
-    lt: DateTime | None = strawberry.UNSET
-    lte: DateTime | None = strawberry.UNSET
-    exists: bool | None = strawberry.UNSET
+    eq: DateTime | None = _input("At this instant, to the millisecond.")
+    gt: DateTime | None = _input("After this instant.")
+    gte: DateTime | None = _input("At or after this instant.")
+    lt: DateTime | None = _input("Before this instant.")
+    lte: DateTime | None = _input(
+        "At or before this instant. A date alone is the start of that day: lte 2020-09-30 leaves out the rest "
+        "of 30 September; lt 2020-10-01 takes all of it."
+    )
+    exists: bool | None = _input("true: set; false: null or missing.")
 
 
-@strawberry.input
+@strawberry.input(description="Conditions on a whole number; all given conditions must hold.")
 class IntFilter:
-    eq: int | None = strawberry.UNSET
-    ne: int | None = strawberry.UNSET
-    gt: int | None = strawberry.UNSET
-    gte: int | None = strawberry.UNSET
-    lt: int | None = strawberry.UNSET
-    lte: int | None = strawberry.UNSET
+    eq: int | None = _input("Equal to this number.")
+    ne: int | None = _input("Not equal to this number; also matches a null value.")
+    gt: int | None = _input("Greater than this number.")
+    gte: int | None = _input("Greater than or equal to this number.")
+    lt: int | None = _input("Less than this number.")
+    lte: int | None = _input("Less than or equal to this number.")
 
 
-@strawberry.input
+@strawberry.input(description="Conditions on who owns the instance.")
 class InstanceOwnerFilter:
-    party_id: StringFilter | None = strawberry.UNSET
-    person_number: StringFilter | None = strawberry.UNSET
-    organisation_number: StringFilter | None = strawberry.UNSET
+    party_id: StringFilter | None = _input("The owner's party id in Altinn's register, e.g. 50001337.")
+    person_number: StringFilter | None = _input("The owner's national identity number (11 digits), for a person.")
+    organisation_number: StringFilter | None = _input(
+        "The owner's organisation number (9 digits), for an organisation."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Conditions on where the instance is in its app's process.")
 class ProcessFilter:
-    current_task: StringFilter | None = strawberry.field(
-        default=strawberry.UNSET, description="The current task's elementId."
+    current_task: StringFilter | None = _input(
+        "The current task's elementId, e.g. Task_1; null once the process ended."
     )
-    altinn_task_type: StringFilter | None = strawberry.UNSET
-    is_complete: bool | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="true: the process has ended; false: a task is current.",
+    altinn_task_type: StringFilter | None = _input(
+        "The current task's type: data, confirmation, signing, payment or feedback."
     )
-    started: DateTimeFilter | None = strawberry.UNSET
-    ended: DateTimeFilter | None = strawberry.UNSET
-    end_event: StringFilter | None = strawberry.UNSET
+    is_complete: bool | None = _input("true: the process has ended; false: a task is current.")
+    started: DateTimeFilter | None = _input("When the process started.")
+    ended: DateTimeFilter | None = _input("When the process ended; null while a task is current.")
+    end_event: StringFilter | None = _input("The end event the process ended in, e.g. EndEvent_1.")
 
 
-@strawberry.input
+@strawberry.input(
+    description="Conditions on the instance's status. A document without a status reads as all flags false and UNREAD."
+)
 class InstanceStatusFilter:
-    is_archived: bool | None = strawberry.UNSET
-    is_soft_deleted: bool | None = strawberry.UNSET
-    is_hard_deleted: bool | None = strawberry.field(
-        default=strawberry.UNSET,
-        description="Hard-deleted instances are left out unless this is given.",
+    is_archived: bool | None = _input("true: the process has ended and the instance is in the app user's archive.")
+    is_soft_deleted: bool | None = _input("true: in the recycle bin; a hard-deleted instance is soft-deleted too.")
+    is_hard_deleted: bool | None = _input(
+        "true: deleted for good, awaiting the purge. Hard-deleted instances are left out unless this is given."
     )
-    read_status: list[ReadStatus] | None = strawberry.UNSET
-    substatus_label: StringFilter | None = strawberry.UNSET
+    read_status: list[ReadStatus] | None = _input(f"Any of these; UNREAD also matches a missing one. {_LIST_BOUND}")
+    substatus_label: StringFilter | None = _input("The substatus label as the app owner set it, not shortened.")
 
 
 @strawberry.input(description="Conditions that one and the same data element must all meet.")
 class DataElementFilter:
-    id: StringFilter | None = strawberry.UNSET
-    data_type: StringFilter | None = strawberry.UNSET
-    content_type: StringFilter | None = strawberry.UNSET
-    filename: StringFilter | None = strawberry.UNSET
-    size: IntFilter | None = strawberry.UNSET
-    locked: bool | None = strawberry.UNSET
-    is_read: bool | None = strawberry.UNSET
-    tags: StringFilter | None = strawberry.field(
-        default=strawberry.UNSET, description="eq: has this tag; exists: has any tag."
+    id: StringFilter | None = _input("The data element's guid.")
+    data_type: StringFilter | None = _input(
+        "Its data type, as the app's metadata names it, e.g. default or ref-data-as-pdf."
     )
-    file_scan_result: list[FileScanResult] | None = strawberry.UNSET
-    created: DateTimeFilter | None = strawberry.UNSET
-    last_changed: DateTimeFilter | None = strawberry.UNSET
+    content_type: StringFilter | None = _input("Its MIME type, e.g. application/pdf.")
+    filename: StringFilter | None = _input("Its file name as uploaded.")
+    size: IntFilter | None = _input("Its size in bytes.")
+    locked: bool | None = _input("true: it can no longer change. Missing reads as false.")
+    is_read: bool | None = _input("false: not yet opened by an app user. Missing reads as true.")
+    tags: StringFilter | None = _input("eq: has this tag; exists: has any tag.")
+    file_scan_result: list[FileScanResult] | None = _input(
+        f"Any of these malware scan results; NOT_APPLICABLE also matches a missing one. {_LIST_BOUND}"
+    )
+    created: DateTimeFilter | None = _input("When it was created.")
+    last_changed: DateTimeFilter | None = _input("When it last changed.")
 
 
-@strawberry.input(description="Conditions on instances; all given conditions must hold.")
+@strawberry.input(
+    description="Conditions on instances; all given conditions must hold. A null and a missing value are the same."
+)
 class InstanceFilter:
-    app_id: StringFilter | None = strawberry.UNSET
-    org: StringFilter | None = strawberry.UNSET
-    instance_owner: InstanceOwnerFilter | None = strawberry.UNSET
-    created: DateTimeFilter | None = strawberry.UNSET
-    last_changed: DateTimeFilter | None = strawberry.UNSET
-    due_before: DateTimeFilter | None = strawberry.UNSET
-    visible_after: DateTimeFilter | None = strawberry.UNSET
-    created_by: StringFilter | None = strawberry.UNSET
-    last_changed_by: StringFilter | None = strawberry.UNSET
-    process: ProcessFilter | None = strawberry.UNSET
-    status: InstanceStatusFilter | None = strawberry.UNSET
-    data: DataElementFilter | None = strawberry.field(
-        default=strawberry.UNSET, description="Some data element matches all of it."
+    app_id: StringFilter | None = _input("The app, as {org}/{app}, e.g. ttd/skjema-a.")
+    org: StringFilter | None = _input("The app owner's org code, lower case, e.g. ttd.")
+    instance_owner: InstanceOwnerFilter | None = _input("Who owns the instance.")
+    created: DateTimeFilter | None = _input("When the instance was created.")
+    last_changed: DateTimeFilter | None = _input("When the instance last changed.")
+    due_before: DateTimeFilter | None = _input("The deadline the app owner set.")
+    visible_after: DateTimeFilter | None = _input("When the instance becomes visible to app users.")
+    created_by: StringFilter | None = _input("Who created the instance: a user id, or an org number.")
+    last_changed_by: StringFilter | None = _input("Who last changed the instance: a user id, or an org number.")
+    process: ProcessFilter | None = _input("Where the instance is in its process.")
+    status: InstanceStatusFilter | None = _input("Archived, deleted and read flags, and the substatus.")
+    data: DataElementFilter | None = _input("Some data element matches all of it.")
+    exclude_confirmed_by: str | None = _input(
+        "Leave out instances this stakeholder (an org code, e.g. ttd) has confirmed complete. "
+        f"At most {MAX_TEXT_LENGTH} characters."
     )
-    exclude_confirmed_by: str | None = strawberry.field(
+    and_: list["InstanceFilter"] | None = strawberry.field(
         default=strawberry.UNSET,
-        description="Leave out instances this stakeholder has confirmed complete.",
+        name="and",
+        description=f"Every one of these holds. {_LIST_BOUND} and/or/not nest at most {MAX_NESTING} levels deep.",
     )
-    and_: list["InstanceFilter"] | None = strawberry.field(default=strawberry.UNSET, name="and")
-    or_: list["InstanceFilter"] | None = strawberry.field(default=strawberry.UNSET, name="or")
-    not_: "InstanceFilter | None" = strawberry.field(default=strawberry.UNSET, name="not")
+    or_: list["InstanceFilter"] | None = strawberry.field(
+        default=strawberry.UNSET,
+        name="or",
+        description=f"At least one of these holds; an empty list matches nothing. {_LIST_BOUND}",
+    )
+    not_: "InstanceFilter | None" = strawberry.field(
+        default=strawberry.UNSET, name="not", description="This filter does not hold."
+    )
 
 
-@strawberry.enum
+@strawberry.enum(description="A date-time of the instance to sort by.")
 class InstanceSortField(Enum):
-    LAST_CHANGED = "lastChanged"
-    CREATED = "created"
-    DUE_BEFORE = "dueBefore"
-    VISIBLE_AFTER = "visibleAfter"
+    LAST_CHANGED = strawberry.enum_value("lastChanged", description="When it last changed; the default order.")
+    CREATED = strawberry.enum_value("created", description="When it was created.")
+    DUE_BEFORE = strawberry.enum_value("dueBefore", description="The deadline the app owner set; often missing.")
+    VISIBLE_AFTER = strawberry.enum_value("visibleAfter", description="When it becomes visible to app users.")
 
 
-@strawberry.enum
+@strawberry.enum(description="Which way a sort key runs; a missing date counts as earlier than every date.")
 class SortDirection(Enum):
-    ASC = "asc"
-    DESC = "desc"
+    ASC = strawberry.enum_value("asc", description="Earliest first, missing dates before all.")
+    DESC = strawberry.enum_value("desc", description="Latest first, missing dates after all.")
 
 
-@strawberry.input(description="One sort key; id always breaks ties.")
+@strawberry.input(description="One sort key; id always breaks ties, in the direction of the last key.")
 class InstanceOrder:
-    field: InstanceSortField
-    direction: SortDirection = SortDirection.DESC
+    field: InstanceSortField = strawberry.field(description="The date-time to sort by.")
+    direction: SortDirection = strawberry.field(default=SortDirection.DESC, description="Newest first by default.")
 
 
 def plain_data(value: Any) -> Any:

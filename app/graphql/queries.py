@@ -1,3 +1,5 @@
+from typing import Annotated
+
 import strawberry
 
 from app.graphql.context import Info
@@ -5,13 +7,13 @@ from app.graphql.inputs import InstanceFilter, InstanceOrder
 from app.graphql.reads import DEFAULT_PAGE_SIZE, read_instance, read_instances
 from app.graphql.selection import subfields
 from app.graphql.types.connection import InstanceConnection
-from app.graphql.types.instance import Instance
+from app.graphql.types.instance import Instance, InstanceId
 
 
-@strawberry.type
+@strawberry.type(description="Reads; each answers only what the caller may see.")
 class Query:
     @strawberry.field(description="The instance with this id; null when absent or not visible to the caller.")
-    async def instance(self, info: Info, id: strawberry.ID) -> Instance | None:
+    async def instance(self, info: Info, id: InstanceId) -> Instance | None:
         document = await read_instance(info.context, subfields(info.selected_fields, "instance"), id=id)
         return Instance.from_document(document) if document is not None else None
 
@@ -19,10 +21,29 @@ class Query:
     async def instances(
         self,
         info: Info,
-        filter: InstanceFilter | None = strawberry.UNSET,
-        order_by: list[InstanceOrder] | None = strawberry.UNSET,
-        first: int | None = DEFAULT_PAGE_SIZE,
-        after: str | None = strawberry.UNSET,
+        filter: Annotated[
+            InstanceFilter | None,
+            strawberry.argument(
+                description="Only the instances that meet all of it. Hard-deleted instances are left out "
+                "unless it asks about status.isHardDeleted."
+            ),
+        ] = strawberry.UNSET,
+        order_by: Annotated[
+            list[InstanceOrder] | None,
+            strawberry.argument(description="Sort keys, the first deciding most; lastChanged, latest first, if none."),
+        ] = strawberry.UNSET,
+        first: Annotated[
+            int | None,
+            strawberry.argument(
+                description="How many instances the page holds, 0 to GATEWAY_MAX_PAGE_SIZE (1000 by default)."
+            ),
+        ] = DEFAULT_PAGE_SIZE,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A cursor (endCursor, or an edge's cursor) of this same query: the page after it."
+            ),
+        ] = strawberry.UNSET,
     ) -> InstanceConnection:
         selections = subfields(info.selected_fields, "instances")
         read = await read_instances(

@@ -4,7 +4,7 @@ GraphQL face."""
 
 from collections.abc import AsyncGenerator
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -19,9 +19,13 @@ from app.subscriptions.visibility import Visibility, visibility_key
 
 @strawberry.enum(description="What a change did to an instance, as the subscriber sees it.")
 class InstanceOperation(Enum):
-    CREATED = "CREATED"
-    UPDATED = "UPDATED"
-    DELETED = "DELETED"
+    CREATED = strawberry.enum_value("CREATED", description="The instance was created.")
+    UPDATED = strawberry.enum_value(
+        "UPDATED", description="The instance changed; it may have just come into the subscriber's sight or filter."
+    )
+    DELETED = strawberry.enum_value(
+        "DELETED", description="The instance went out of the subscriber's sight or filter, or was hard-deleted."
+    )
 
 
 @strawberry.type(description="One change of one instance.")
@@ -30,7 +34,7 @@ class InstanceChange:
         description="DELETED when the change took the instance out of the subscriber's sight: "
         "hard-deleted, no longer permitted, or no longer matching the filter."
     )
-    instance_id: strawberry.ID
+    instance_id: strawberry.ID = strawberry.field(description="The changed instance's id; given for DELETED too.")
     instance: Instance | None = strawberry.field(
         description="The instance after the change; null when the operation is DELETED."
     )
@@ -54,14 +58,19 @@ def change_of(event: ChangeEvent) -> InstanceChange:
     return change
 
 
-@strawberry.type
+@strawberry.type(description="Changes as they happen, over WebSocket.")
 class Subscription:
     @strawberry.subscription(
         description="Changes of the instances the caller may read that match `filter` after the change, "
         "from now on. Served over WebSocket at /graphql (graphql-transport-ws or graphql-ws)."
     )
     async def instance_changed(
-        self, info: Info, filter: InstanceFilter | None = strawberry.UNSET
+        self,
+        info: Info,
+        filter: Annotated[
+            InstanceFilter | None,
+            strawberry.argument(description="Only changes after which the instance meets all of it."),
+        ] = strawberry.UNSET,
     ) -> AsyncGenerator[InstanceChange, None]:
         # Checked before the stream starts, so that a refusal answers the subscribe itself.
         context = info.context

@@ -15,9 +15,16 @@ from typing import Any
 import bson
 import pymongo
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne, ReturnDocument
-from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
+from pymongo.errors import (
+    BulkWriteError,
+    ConnectionFailure,
+    OperationFailure,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+    WriteError,
+)
 
-from app.errors import ServiceUnavailable
+from app.errors import BadUserInput, ServiceUnavailable
 from app.store.change_feed import LocalChangeFeed, StoredChange
 from app.store.ordering import SORT_FIELDS, TIE_BREAK
 from app.timestamps import utc_now
@@ -232,8 +239,9 @@ def preparation_timeout() -> contextlib.AbstractContextManager[None]:
 @contextlib.contextmanager
 def driver_errors() -> Iterator[None]:
     """The boundary of every database call. An unreachable database, or one that does not
-    answer in time, is SERVICE_UNAVAILABLE; other driver errors stay internal and are masked
-    at the edge. Within a request, the call is timed (see DatabaseCalls)."""
+    answer in time, is SERVICE_UNAVAILABLE; a query the database refuses as invalid is
+    BAD_USER_INPUT; other driver errors stay internal and are masked at the edge. Within a
+    request, the call is timed (see DatabaseCalls)."""
     calls = current_calls.get()
     if calls is not None and calls.unavailable is not None:
         raise ServiceUnavailable(calls.unavailable)
@@ -241,6 +249,9 @@ def driver_errors() -> Iterator[None]:
     try:
         yield
     except PyMongoError as error:
+        if _refused_as_invalid(error):
+            reason = (error.details or {}).get("errmsg") or error.code
+            raise BadUserInput(f"the database refused the filter ({reason}); change it and ask again") from error
         message = _unavailable_message(error)
         if message is None:
             raise
@@ -252,6 +263,21 @@ def driver_errors() -> Iterator[None]:
             elapsed = time.perf_counter() - started
             calls.seconds += elapsed
             calls.observe(elapsed)
+
+
+# What the database answers to a query it cannot run as written: BadValue, FailedToParse,
+# TypeMismatch, and a regular expression it cannot compile (too long, say) or whose options it
+# does not know. The filter compiler keeps within these; they remain the caller's to fix.
+_INVALID_QUERY_CODES = frozenset({2, 9, 14, 51091, 51108})
+
+
+def _refused_as_invalid(error: PyMongoError) -> bool:
+    # A write that fails on a document (a duplicate key, say) is no fault of the query.
+    return (
+        isinstance(error, OperationFailure)
+        and not isinstance(error, WriteError | BulkWriteError)
+        and error.code in _INVALID_QUERY_CODES
+    )
 
 
 def _unavailable_message(error: PyMongoError) -> str | None:

@@ -18,6 +18,19 @@ Clauses = list[Query]
 
 _COMPARISONS = {"eq": None, "ne": "$ne", "gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
 
+# The longest text a filter takes. `startsWith` becomes an escaped regex, at most twice as long
+# plus its anchor: 513 characters stays within every store's cap on a pattern (MongoDB's is
+# 16 KB or more, SecantusDB's 1,000 characters), and no Altinn identifier, label or file name
+# a caller looks for is longer.
+MAX_TEXT_LENGTH = 256
+
+
+def _bounded(name: str, value: Any) -> None:
+    texts = value if isinstance(value, list) else [value]
+    longest = max((len(t) for t in texts if isinstance(t, str)), default=0)
+    if longest > MAX_TEXT_LENGTH:
+        raise BadUserInput(f"`{name}` takes text of at most {MAX_TEXT_LENGTH} characters, got {longest}")
+
 
 def _null_alternatives(path: str) -> Clauses:
     # MongoDB reads a dotted path under a null or non-object parent (`status: null`) as
@@ -43,6 +56,7 @@ def _value_conditions(path: str, ops: Mapping[str, Any]) -> Clauses:
     for op, value in ops.items():
         if value is None:
             continue
+        _bounded(op, value)
         if op == "eq":
             clauses.append({path: value})
         elif op in _COMPARISONS:
@@ -113,6 +127,7 @@ def _is_complete(complete: bool) -> Clauses:
 
 
 def _exclude_confirmed_by(stakeholder: str) -> Clauses:
+    _bounded("excludeConfirmedBy", stakeholder)
     # On an array, $ne holds only when no element equals the value.
     return [{"completeConfirmations.stakeholderId": {"$ne": stakeholder}}]
 

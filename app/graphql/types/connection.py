@@ -11,23 +11,23 @@ from app.store.instances import Page
 _NO_PAGE = Page(documents=[], cursors=[], has_next_page=False)  # the selection needs none
 
 
-@strawberry.type
+@strawberry.type(description="Where a page is in the whole list.")
 class PageInfo:
-    has_next_page: bool
+    has_next_page: bool = strawberry.field(description="Whether more instances follow this page.")
     end_cursor: str | None = strawberry.field(description="Pass as `after` to get the next page.")
 
 
-@strawberry.type
+@strawberry.type(description="One instance of a page, with the cursor of its place in the order.")
 class InstanceEdge:
-    cursor: str
-    node: Instance
+    cursor: str = strawberry.field(description="Pass as `after` to get the instances that follow this one.")
+    node: Instance = strawberry.field(description="The instance.")
 
 
 @strawberry.type(description="A page of instances, in keyset order.")
 class InstanceConnection:
-    page_info: PageInfo
-    edges: list[InstanceEdge]
-    nodes: list[Instance]
+    page_info: PageInfo = strawberry.field(description="Whether more follow, and the cursor to ask for them.")
+    edges: list[InstanceEdge] = strawberry.field(description="The page's instances, each with its cursor.")
+    nodes: list[Instance] = strawberry.field(description="The page's instances, without cursors.")
     instance_filter: strawberry.Private[Mapping[str, Any] | None]
 
     @strawberry.field(description="How many instances match in all, counted only when selected.")

@@ -1,5 +1,5 @@
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import strawberry
 
@@ -25,6 +25,10 @@ from app.graphql.types.values import (
 )
 from app.store.elements import matching_elements
 
+InstanceId = Annotated[
+    strawberry.ID, strawberry.argument(description="The instance's id, {instanceOwner.partyId}/{instanceGuid}.")
+]
+
 
 def stored_elements(value: Any) -> list[Mapping[str, Any]]:
     """The data elements of an instance: the objects in its `data`."""
@@ -37,11 +41,17 @@ def guid_of(instance_id: str) -> str:
 
 @strawberry.type(description="Who the instance belongs to.")
 class InstanceOwner:
-    party_id: str | None
-    person_number: str | None
-    organisation_number: str | None
-    username: str | None
-    external_identifier: str | None
+    party_id: str | None = strawberry.field(description="The owner's party id in Altinn's register, e.g. 50001337.")
+    person_number: str | None = strawberry.field(
+        description="The national identity number (11 digits) of an owner who is a person."
+    )
+    organisation_number: str | None = strawberry.field(
+        description="The organisation number (9 digits) of an owner that is an organisation."
+    )
+    username: str | None = strawberry.field(description="The username of an owner who is a self-identified user.")
+    external_identifier: str | None = strawberry.field(
+        description="An identifier of the owner from outside Altinn's register, if any."
+    )
 
     STORED: ClassVar[Mapping[str, Stored]] = {
         "party_id": Stored("partyId", text),
@@ -55,22 +65,40 @@ class InstanceOwner:
 
 @strawberry.type(description="One interaction between an app user and an app owner.")
 class Instance:
-    id: strawberry.ID = strawberry.field(description="{instanceOwner.partyId}/{instanceGuid}")
-    instance_owner: InstanceOwner
-    app_id: str = strawberry.field(description="{org}/{app}")
-    org: str
-    self_links: ResourceLinks | None
-    due_before: DateTime | None
-    visible_after: DateTime | None = strawberry.field(description="Hidden from app users until then.")
-    process: ProcessState | None
-    status: InstanceStatus
-    complete_confirmations: list[CompleteConfirmation]
-    presentation_texts: list[KeyValue]
-    data_values: list[KeyValue]
-    created: DateTime | None
-    created_by: str | None
-    last_changed: DateTime | None
-    last_changed_by: str | None = strawberry.field(description="A user id, or an org number.")
+    id: strawberry.ID = strawberry.field(description="The instance's id, {instanceOwner.partyId}/{instanceGuid}.")
+    instance_owner: InstanceOwner = strawberry.field(
+        description="Who the instance belongs to: the party it was created for."
+    )
+    app_id: str = strawberry.field(description="The app, as {org}/{app}, e.g. ttd/skjema-a.")
+    org: str = strawberry.field(description="The app owner's org code, lower case, e.g. ttd.")
+    self_links: ResourceLinks | None = strawberry.field(
+        description="Where to fetch the instance from the app's API or Storage."
+    )
+    due_before: DateTime | None = strawberry.field(
+        description="The deadline the app owner set for the app user; null when none."
+    )
+    visible_after: DateTime | None = strawberry.field(
+        description="Hidden from app users until then; null: visible at once."
+    )
+    process: ProcessState | None = strawberry.field(
+        description="Where the instance is in its app's process; null before it has started."
+    )
+    status: InstanceStatus = strawberry.field(description="Archived, deleted and read flags, and the substatus.")
+    complete_confirmations: list[CompleteConfirmation] = strawberry.field(
+        description="The stakeholders that have confirmed they no longer need the instance."
+    )
+    presentation_texts: list[KeyValue] = strawberry.field(
+        description="Texts the app chose to show with the instance in the message box, e.g. a title."
+    )
+    data_values: list[KeyValue] = strawberry.field(
+        description="Values the app stored on the instance for searches and for its own use."
+    )
+    created: DateTime | None = strawberry.field(description="When the instance was created.")
+    created_by: str | None = strawberry.field(description="Who created it: a user id, or an org number.")
+    last_changed: DateTime | None = strawberry.field(
+        description="When the instance last changed; read status changes leave it."
+    )
+    last_changed_by: str | None = strawberry.field(description="Who last changed it: a user id, or an org number.")
     stored_data: strawberry.Private[list[Mapping[str, Any]]]
 
     STORED: ClassVar[Mapping[str, Stored]] = {
@@ -99,7 +127,14 @@ class Instance:
         return guid_of(self.id)
 
     @strawberry.field(description="Data elements in stored order, those matching `filter` if given.")
-    async def data(self, info: Info, filter: DataElementFilter | None = strawberry.UNSET) -> list[DataElement]:
+    async def data(
+        self,
+        info: Info,
+        filter: Annotated[
+            DataElementFilter | None,
+            strawberry.argument(description="Only the data elements that meet all of it."),
+        ] = strawberry.UNSET,
+    ) -> list[DataElement]:
         access = await info.context.access()
         element_filter = access.element_filter(plain_data(filter))
         elements = matching_elements(self.stored_data, element_filter) if element_filter else self.stored_data

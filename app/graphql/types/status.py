@@ -13,9 +13,11 @@ MESSAGE_BOX_LABEL_KEEP = 22
 
 @strawberry.enum(description="Whether an app user has opened the instance.")
 class ReadStatus(Enum):
-    UNREAD = "Unread"
-    READ = "Read"
-    UPDATED_SINCE_LAST_REVIEW = "UpdatedSinceLastReview"
+    UNREAD = strawberry.enum_value("Unread", description="Not opened yet; also what a missing status reads as.")
+    READ = strawberry.enum_value("Read", description="Opened, and not changed since.")
+    UPDATED_SINCE_LAST_REVIEW = strawberry.enum_value(
+        "UpdatedSinceLastReview", description="Opened, then changed since."
+    )
 
 
 def shortened_label(label: str | None) -> str | None:
@@ -27,8 +29,12 @@ def shortened_label(label: str | None) -> str | None:
 
 @strawberry.type(description="Status text for the message box and the receipt, set by the app owner.")
 class Substatus:
-    label: str | None
-    description: str | None
+    label: str | None = strawberry.field(
+        description="A short status text, e.g. In review; the message box shows at most 25 characters of it."
+    )
+    description: str | None = strawberry.field(
+        description="A longer explanation, shown with the receipt; null when none."
+    )
 
     STORED: ClassVar[Mapping[str, Stored]] = {
         "label": Stored("label", text),
@@ -43,14 +49,26 @@ class Substatus:
 
 @strawberry.type(description="A summary of the instance's state; absent in old documents, then all false.")
 class InstanceStatus:
-    is_archived: bool
-    is_soft_deleted: bool
-    is_hard_deleted: bool
-    archived: DateTime | None
-    soft_deleted: DateTime | None
-    hard_deleted: DateTime | None
-    read_status: ReadStatus
-    substatus: Substatus | None
+    is_archived: bool = strawberry.field(
+        description="true once the process has ended: the instance is in the app user's archive."
+    )
+    is_soft_deleted: bool = strawberry.field(
+        description="true while in the recycle bin (restoreInstance takes it out); a hard-deleted one is too."
+    )
+    is_hard_deleted: bool = strawberry.field(
+        description="true once deleted for good: hidden from app users, and purged from the database later."
+    )
+    archived: DateTime | None = strawberry.field(description="When the instance was archived; null if it is not.")
+    soft_deleted: DateTime | None = strawberry.field(
+        description="When the instance went into the recycle bin; null if it is not there."
+    )
+    hard_deleted: DateTime | None = strawberry.field(
+        description="When the instance was deleted for good; null if it is not."
+    )
+    read_status: ReadStatus = strawberry.field(
+        description="Whether an app user has opened the instance since it last changed."
+    )
+    substatus: Substatus | None = strawberry.field(description="The app owner's status text; null when none is set.")
 
     STORED: ClassVar[Mapping[str, Stored]] = {
         "is_archived": Stored("isArchived", Flag(False)),
@@ -67,8 +85,10 @@ class InstanceStatus:
 
 @strawberry.type(description="A stakeholder's word that it no longer needs the instance.")
 class CompleteConfirmation:
-    stakeholder_id: str | None
-    confirmed_on: DateTime | None
+    stakeholder_id: str | None = strawberry.field(
+        description="The org code of the stakeholder that confirmed, e.g. ttd."
+    )
+    confirmed_on: DateTime | None = strawberry.field(description="When it confirmed.")
 
     STORED: ClassVar[Mapping[str, Stored]] = {
         "stakeholder_id": Stored("stakeholderId", text),
