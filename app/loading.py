@@ -3,6 +3,7 @@ files. Every document comes with where it was found, and so does every piece of 
 no document: one that cannot be read costs itself alone, never the documents after it."""
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 
 _DECODER = json.JSONDecoder()
+# What follows a string's closing quote in JSON, on the same line.
+_AFTER_STRING = re.compile(r"[ \t\r]*(?:[:,}\]]|\n|$)")
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,8 @@ class Located:
 
 
 def _line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
+    # An error at the end of the text is on its last line, not after the newline that ends it.
+    return text.count("\n", 0, min(offset, len(text) - 1)) + 1
 
 
 def _skip_space(text: str, offset: int) -> int:
@@ -32,9 +36,10 @@ def _skip_space(text: str, offset: int) -> int:
 
 def _element_end(text: str, offset: int) -> int:
     """Where the array element at `offset`, which is not valid JSON, ends: at the next ',' or
-    ']' outside its strings and brackets, or at the end of the text. A string also ends at a
-    line's end (JSON strings hold no raw newlines), and a closing bracket closes those left
-    open inside it, so that a missing quote or bracket costs this element alone."""
+    ']' outside its strings and brackets, or at the end of the text. So that a missing quote
+    or bracket costs this element alone, a quote closes a string only where JSON could go on
+    after one, a line's end closes it too (JSON strings hold no raw newlines), and a closing
+    bracket closes those left open inside it."""
     closers: list[str] = []
     in_string = escaped = False
     for index in range(offset, len(text)):
@@ -44,7 +49,7 @@ def _element_end(text: str, offset: int) -> int:
                 escaped = False
             elif char == "\\":
                 escaped = True
-            elif char in '"\n':
+            elif char == "\n" or (char == '"' and _AFTER_STRING.match(text, index + 1)):
                 in_string = False
         elif char == '"':
             in_string = True
