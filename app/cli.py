@@ -4,10 +4,8 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import ipaddress
 import logging
 import logging.config
-import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from importlib.resources import files
@@ -56,40 +54,13 @@ def _on_database(settings: Settings, work: "Callable[[Database], Awaitable[T]]")
     return asyncio.run(run())
 
 
-def _is_loopback(host: str) -> bool:
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a name: it may resolve to anything
-        return False
-
-
-def _development_secret_exposed(args: argparse.Namespace, settings: Settings) -> bool:
-    """Would this serve the published development secret beyond this machine, unasked?"""
-    development = settings.embedded and not settings.jwt_secret and not settings.jwt_public_key_file
-    return development and not _is_loopback(args.host) and not args.allow_dev_secret_on_network
-
-
-def _listening_socket(host: str, port: int) -> socket.socket:
-    """The server's socket, listening before anything says it serves; OSError when the port is
-    taken or the address is not this machine's. Connections wait in its backlog until the
-    gateway has started."""
-    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: no wait after a restart
-        listening.bind((host, port))
-        listening.listen()
-    except OSError:
-        listening.close()
-        raise
-    return listening
-
-
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from app.authorization.policy import PolicyError
     from app.http.app import create_app
-    from app.http.authentication import ConfigurationError
+    from app.http.authentication import ConfigurationError, uses_development_secret
+    from app.http.listening import is_loopback, listening_socket
     from app.http.server import server_protocols
     from app.logs import LOG_CONFIG
     from app.store.database import Database
@@ -103,7 +74,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    if _development_secret_exposed(args, settings):
+    if uses_development_secret(settings) and not is_loopback(args.host) and not args.allow_dev_secret_on_network:
         print(
             f"error: on the embedded store tokens are checked against the published development secret, "
             f"so anyone who reaches {args.host} could mint them: set GATEWAY_JWT_SECRET, listen on "
@@ -130,7 +101,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:
-        listening = _listening_socket(args.host, args.port)
+        # Before anything says it serves: a port in use fails here.
+        listening = listening_socket(args.host, args.port)
     except OSError as error:
         print(f"error: cannot listen on {args.host} port {args.port}: {error.strerror or error}", file=sys.stderr)
         return 2
