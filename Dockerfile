@@ -1,6 +1,9 @@
 # The gateway as an image: `docker build -t instance-gateway .`
-# Configure it with GATEWAY_* variables (see README); with GATEWAY_MONGODB_URL it needs
-# GATEWAY_JWT_SECRET or GATEWAY_JWT_PUBLIC_KEY_FILE, or it refuses to start.
+# Configure it with GATEWAY_* variables (see README); it needs GATEWAY_JWT_SECRET or
+# GATEWAY_JWT_PUBLIC_KEY_FILE, or it refuses to start: it listens on every interface, where the
+# embedded store's published development secret is served only with
+# `serve --allow-dev-secret-on-network`. The demo: `docker run -p 8000:8000 instance-gateway
+# instance-gateway serve --demo --host 0.0.0.0 --allow-dev-secret-on-network`.
 
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1

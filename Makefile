@@ -1,5 +1,6 @@
 # The two commands of the quick start: `make serve` and `make test`.
-# `make serve PORT=8080 HOST=0.0.0.0` serves elsewhere than http://127.0.0.1:8000.
+# `make serve PORT=8080` serves elsewhere than http://127.0.0.1:8000. HOST=0.0.0.0 (every
+# interface) also needs GATEWAY_JWT_SECRET: the demo's development secret is published.
 VENV ?= .venv
 PYTHON ?= python3
 HOST ?= 127.0.0.1

@@ -2,19 +2,26 @@
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import logging.config
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.config import Settings
 from app.importer import Batch, read_instances, read_party_roles
 
+if TYPE_CHECKING:
+    from app.store.database import Database, Upserts
+    from app.store.writes import Written
+
 DEMO_DATA = files("app") / "demo"
+DEV_SECRET_ON_NETWORK = "--allow-dev-secret-on-network"
+T = TypeVar("T")
 
 
 def _print_errors(batch: Batch, what: str) -> None:
@@ -26,12 +33,34 @@ def _print_errors(batch: Batch, what: str) -> None:
         print(f"{len(batch.errors)} {what} not loaded", file=sys.stderr)
 
 
+class _DatabaseFailed(Exception):
+    """The configured MongoDB failed; the message names it and the cause."""
+
+
+def _on_database(settings: Settings, work: "Callable[[Database], Awaitable[T]]") -> T:
+    """`work` on the configured MongoDB, which is closed after it. Raises _DatabaseFailed."""
+    from app.errors import ServiceUnavailable
+    from app.store.database import connect
+
+    async def run() -> T:
+        database = connect(settings.mongodb_url, settings.mongodb_database)
+        try:
+            return await work(database)
+        except ServiceUnavailable as error:
+            raise _DatabaseFailed(database.describe_failure(error)) from error
+        finally:
+            await database.close()
+
+    return asyncio.run(run())
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from app.authorization.policy import PolicyError
     from app.http.app import create_app
-    from app.http.authentication import ConfigurationError
+    from app.http.authentication import ConfigurationError, uses_development_secret
+    from app.http.listening import is_loopback, listening_socket
     from app.http.server import server_protocols
     from app.logs import LOG_CONFIG
     from app.store.database import Database
@@ -45,13 +74,19 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    if uses_development_secret(settings) and not is_loopback(args.host) and not args.allow_dev_secret_on_network:
+        print(
+            f"error: on the embedded store tokens are checked against the published development secret, "
+            f"so anyone who reaches {args.host} could mint them: set GATEWAY_JWT_SECRET, listen on "
+            f"127.0.0.1, or pass {DEV_SECRET_ON_NETWORK} to serve it on the network anyway",
+            file=sys.stderr,
+        )
+        return 2
     instance_paths = [*([DEMO_DATA / "instances.json"] if args.demo else []), *args.load]
     role_paths = [*([DEMO_DATA / "party-roles.json"] if args.demo else []), *args.load_roles]
     instances, roles = read_instances(instance_paths), read_party_roles(role_paths)
-    _print_errors(instances, "documents")
+    _print_errors(instances, "documents")  # as `import` does: the valid ones are served
     _print_errors(roles, "role grants")
-    if instances.errors or roles.errors:
-        return 1
 
     async def seed(database: Database) -> None:
         await write_all(database, instances.documents, roles.documents)
@@ -65,12 +100,19 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     except (ConfigurationError, PolicyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    try:
+        # Before anything says it serves: a port in use fails here.
+        listening = listening_socket(args.host, args.port)
+    except OSError as error:
+        print(f"error: cannot listen on {args.host} port {args.port}: {error.strerror or error}", file=sys.stderr)
+        return 2
     if settings.embedded:
         print(
             f"instance-gateway: embedded in-memory store (no GATEWAY_MONGODB_URL); "
             f"{len(instances.documents)} instances, {len(roles.documents)} role grants loaded"
         )
-    print(f"instance-gateway: GraphiQL at http://{args.host}:{args.port}/graphql")
+    # Flushed: a pipe would hold it back until exit, behind every log line of the server.
+    print(f"instance-gateway: GraphiQL at http://{args.host}:{listening.getsockname()[1]}/graphql", flush=True)
     # A full collection walks every object alive, a thousand subscribers' connections and tasks
     # included; one every 100 of the default interval cut a change's cost to 1,000 subscribers
     # of as many callers from 0.78 to 0.33 s of CPU, and its p99 latency from 2.6 to 0.36 s
@@ -79,22 +121,28 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 1000)
     # JSON logs; each request's line comes from the gateway, so uvicorn's access log is off.
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
-        host=args.host,
-        port=args.port,
         log_level="info",
         log_config=LOG_CONFIG,
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_timeout_s,
         **server_protocols(settings),  # h11 with timeouts for slow clients, no smuggling; WebSocket
     )
+    # Stopped by Ctrl+C, the server raises it again once it has shut down (as uvicorn.run does).
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run(sockets=[listening])
     return 0
 
 
+def _upserted(upserts: "Upserts", what: str, where: str) -> str:
+    total = upserts.inserted + upserts.updated + upserts.unchanged
+    changes = f"{upserts.inserted} inserted, {upserts.updated} updated, {upserts.unchanged} unchanged"
+    return f"imported {total} {what} into {where}: {changes}"
+
+
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    from app.errors import ServiceUnavailable
-    from app.store.database import connect, ensure_indexes
+    from app.store.database import ensure_indexes
     from app.store.writes import write_all
 
     if not args.paths and not args.roles:
@@ -111,30 +159,24 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     _print_errors(instances, "documents")
     _print_errors(roles, "role grants")
 
-    async def write() -> int:
-        database = connect(settings.mongodb_url, settings.mongodb_database)
-        try:
-            await ensure_indexes(database)
-            return await write_all(database, instances.documents, roles.documents)
-        finally:
-            await database.close()
+    async def write(database: "Database") -> "Written":
+        await ensure_indexes(database)
+        return await write_all(database, instances.documents, roles.documents)
 
     try:
-        written = asyncio.run(write())
-    except ServiceUnavailable as error:
+        written = _on_database(settings, write)
+    except _DatabaseFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 3
     if args.paths:
-        print(f"imported {written} instances into {settings.mongodb_database}.instances")
+        print(_upserted(written.instances, "instances", f"{settings.mongodb_database}.instances"))
     if args.roles:
-        print(f"imported {len(roles.documents)} role grants into {settings.mongodb_database}.partyRoles")
+        print(_upserted(written.grants, "role grants", f"{settings.mongodb_database}.partyRoles"))
     return 1 if instances.errors or roles.errors else 0
 
 
 def _purge(args: argparse.Namespace, settings: Settings) -> int:
-    from app.errors import ServiceUnavailable
     from app.progress import Progress
-    from app.store.database import connect
     from app.store.purge import Purge
     from app.timestamps import utc_now
 
@@ -146,32 +188,28 @@ def _purge(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
 
-    async def run() -> tuple[int, int, int]:
+    async def run(database: "Database") -> tuple[int, int, int]:
         """How many instances went (or would go), how many events went, how many stayed."""
-        database = connect(settings.mongodb_url, settings.mongodb_database)
+        purge = Purge(database, utc_now())
+        progress = Progress("checking" if args.dry_run else "purging", await purge.count())
+        purged = events = stayed = 0
         try:
-            purge = Purge(database, utc_now())
-            progress = Progress("checking" if args.dry_run else "purging", await purge.count())
-            purged = events = stayed = 0
-            try:
-                async for batch in purge.batches():
-                    for instance_id in batch:
-                        removed = 0 if args.dry_run else await purge.remove(instance_id)
-                        if removed is None:
-                            stayed += 1
-                        else:
-                            purged, events = purged + 1, events + removed
-                            progress.print(instance_id)
-                        progress.advance()
-            finally:
-                progress.close()
-            return purged, events, stayed
+            async for batch in purge.batches():
+                for instance_id in batch:
+                    removed = 0 if args.dry_run else await purge.remove(instance_id)
+                    if removed is None:
+                        stayed += 1
+                    else:
+                        purged, events = purged + 1, events + removed
+                        progress.print(instance_id)
+                    progress.advance()
         finally:
-            await database.close()
+            progress.close()
+        return purged, events, stayed
 
     try:
-        purged, events, stayed = asyncio.run(run())
-    except ServiceUnavailable as error:
+        purged, events, stayed = _on_database(settings, run)
+    except _DatabaseFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 3
     database = settings.mongodb_database
@@ -202,31 +240,58 @@ def _export_openapi(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _token_refusal(args: argparse.Namespace, settings: Settings) -> str | None:
+    """What is wrong with the options or the secret, named as the user gives them."""
+    from app.authorization.identity import MIN_HS256_SECRET_BYTES
+
+    if not settings.jwt_secret and not settings.embedded:
+        return "set GATEWAY_JWT_SECRET to mint tokens for this gateway"
+    if settings.jwt_secret and len(settings.jwt_secret.encode()) < MIN_HS256_SECRET_BYTES:
+        return f"GATEWAY_JWT_SECRET is too short to sign tokens: it needs at least {MIN_HS256_SECRET_BYTES} bytes"
+    if (args.org is None) == (args.user is None):
+        return "give --org ORG (a service owner) or --user ID --party ID (an end user)"
+    if args.user is not None and args.party is None:
+        return "--user needs --party ID: the party the user acts for, usually their own"
+    if args.org is not None and args.party is not None:
+        return "--party goes with --user (an end user), not with --org"
+    if args.user is not None and args.org_number is not None:
+        return "--org-number goes with --org (a service owner), not with --user"
+    return None
+
+
 def _token(args: argparse.Namespace, settings: Settings) -> int:
     from app.authorization.tokens import DEVELOPMENT_SECRET, mint_token
 
-    if not settings.jwt_secret and not settings.embedded:
-        print("error: set GATEWAY_JWT_SECRET to mint tokens for this gateway", file=sys.stderr)
+    refusal = _token_refusal(args, settings)
+    if refusal is not None:
+        print(f"error: {refusal}", file=sys.stderr)
         return 2
-    if (args.org is None) == (args.user is None):
-        print("error: give --org ORG (a service owner) or --user ID --party ID (an end user)", file=sys.stderr)
-        return 2
-    try:
-        token = mint_token(
-            secret=settings.jwt_secret or DEVELOPMENT_SECRET,
-            org=args.org,
-            org_number=args.org_number,
-            user_id=args.user,
-            party_id=args.party,
-            scopes=args.scope.split() if args.scope else None,
-            auth_level=args.authlevel,
-            ttl_seconds=args.ttl,
-        )
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    token = mint_token(
+        secret=settings.jwt_secret or DEVELOPMENT_SECRET,
+        org=args.org,
+        org_number=args.org_number,
+        user_id=args.user,
+        party_id=args.party,
+        scopes=args.scope.split() if args.scope else None,
+        auth_level=args.authlevel,
+        ttl_seconds=args.ttl,
+    )
     print(token)
     return 0
+
+
+def _seconds(value: str) -> int:
+    if not value.isdigit() or int(value) == 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number of seconds")
+    return int(value)
+
+
+def _auth_level(value: str) -> int:
+    from app.authorization.identity import MAX_AUTH_LEVEL, MIN_AUTH_LEVEL
+
+    if not value.isdigit() or not MIN_AUTH_LEVEL <= int(value) <= MAX_AUTH_LEVEL:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a level from {MIN_AUTH_LEVEL} to {MAX_AUTH_LEVEL}")
+    return int(value)
 
 
 INSTANCE_FILES = "a JSON object, a JSON array, NDJSON, or a folder of .json files"
@@ -263,18 +328,30 @@ def _parser() -> argparse.ArgumentParser:
         "serve",
         "serve the GraphQL API over HTTP, with GraphiQL at http://HOST:PORT/graphql",
         "Without GATEWAY_MONGODB_URL it runs on an embedded in-memory store that starts empty\n"
-        "and is lost on exit: fill it with --demo, --load and --load-roles. With\n"
-        "GATEWAY_MONGODB_URL it serves that database; fill it with `instance-gateway import`.",
+        "and is lost on exit: fill it with --demo, --load and --load-roles. Invalid documents\n"
+        "are reported with file and line, as `import` reports them, and the valid ones served.\n"
+        "With GATEWAY_MONGODB_URL it serves that database; fill it with `instance-gateway import`.\n\n"
+        "Without GATEWAY_JWT_SECRET the embedded store checks tokens against a published\n"
+        f"development secret, so it listens beyond this machine only with {DEV_SECRET_ON_NETWORK}.\n\n"
+        "Exit status: 2 it cannot start (settings, policies, the address or port).",
         "  instance-gateway serve --demo\n"
         "  instance-gateway serve --load app/demo/instances.json --load-roles app/demo/party-roles.json\n"
-        "  instance-gateway serve --host 0.0.0.0 --port 8080",
+        "  GATEWAY_JWT_SECRET=$(openssl rand -hex 32) instance-gateway serve --demo --host 0.0.0.0 --port 8080",
     )
     serve.add_argument(
         "--host",
         default="127.0.0.1",
         help="the address to listen on (default: %(default)s, this machine only; 0.0.0.0 for every interface)",
     )
-    serve.add_argument("--port", type=int, default=8000, help="the TCP port to listen on (default: %(default)s)")
+    serve.add_argument(
+        "--port", type=int, default=8000, help="the TCP port to listen on (default: %(default)s; 0: any free one)"
+    )
+    serve.add_argument(
+        DEV_SECRET_ON_NETWORK,
+        action="store_true",
+        help="listen beyond this machine (--host) even with the published development secret: anyone who "
+        "reaches the gateway can then mint tokens",
+    )
     serve.add_argument(
         "--demo",
         action="store_true",
@@ -294,10 +371,11 @@ def _parser() -> argparse.ArgumentParser:
         "upsert instances and party roles from files into the MongoDB at GATEWAY_MONGODB_URL",
         "Writes to the database GATEWAY_MONGODB_DATABASE (default: instances) and creates the\n"
         "indexes the gateway needs. Instances are upserted by id, role grants by userId and\n"
-        "partyId, so importing the same files twice leaves one copy of each. Invalid documents\n"
-        "are reported with file and line and not written; the valid ones are.\n\n"
-        "Exit status: 0 all written, 1 some documents invalid, 2 nothing to import or no\n"
-        "GATEWAY_MONGODB_URL, 3 the database is unreachable.",
+        "partyId, so importing the same files twice leaves one copy of each; it says how many\n"
+        "it inserted, updated and left unchanged. Invalid documents, and text that is no JSON,\n"
+        "are reported with file and line and not written; every valid one is written.\n\n"
+        "Exit status: 0 all written, 1 some documents invalid (the valid ones are written),\n"
+        "2 nothing to import or no GATEWAY_MONGODB_URL, 3 the database is unreachable.",
         "  export GATEWAY_MONGODB_URL=mongodb://localhost:27017\n"
         "  instance-gateway import app/demo/instances.json --roles app/demo/party-roles.json\n"
         "  instance-gateway import --roles app/demo/party-roles.json",
@@ -372,8 +450,10 @@ def _parser() -> argparse.ArgumentParser:
         "--scope",
         help='space-separated scopes, e.g. "altinn:instances.read" (default: read and write for the caller\'s kind)',
     )
-    token.add_argument("--authlevel", type=int, default=3, help="the authentication level, 0-4 (default: %(default)s)")
-    token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default: %(default)s)")
+    token.add_argument(
+        "--authlevel", type=_auth_level, default=3, help="the authentication level, 0-4 (default: %(default)s)"
+    )
+    token.add_argument("--ttl", type=_seconds, default=3600, help="seconds until it expires (default: %(default)s)")
     token.set_defaults(run=_token)
     return parser
 

@@ -1,7 +1,7 @@
 """From files to stored documents: read, check every document, then write the valid ones.
 
-A document that fails is reported with its file and line and not written; no document is
-ever written in part.
+A document that fails, or text that is no document, is reported with its file and line and not
+written; every other document is. No document is ever written in part.
 """
 
 from collections.abc import Callable, Iterable
@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.loading import UnreadableFile, read_documents
+from app.loading import read_documents
 from app.store.documents import InvalidDocument, SkippedDocument, normalize_instance
 from app.store.roles import merge_grants, normalize_party_roles
 
@@ -23,17 +23,16 @@ class Batch:
 
 def _read(paths: Iterable[str | Path], normalize: Callable[[Any, str], list[dict[str, Any]]]) -> Batch:
     batch = Batch()
-    for path in paths:
+    for located in read_documents(paths):
+        if located.error is not None:
+            batch.errors.append(f"{located.source}: {located.error}")
+            continue
         try:
-            for located in read_documents([path]):
-                try:
-                    batch.documents.extend(normalize(located.document, located.source))
-                except InvalidDocument as error:
-                    batch.errors.append(f"{located.source}: {error}")
-                except SkippedDocument as error:
-                    batch.warnings.append(f"{located.source}: skipped, {error}")
-        except UnreadableFile as error:
-            batch.errors.append(str(error))
+            batch.documents.extend(normalize(located.document, located.source))
+        except InvalidDocument as error:
+            batch.errors.append(f"{located.source}: {error}")
+        except SkippedDocument as error:
+            batch.warnings.append(f"{located.source}: skipped, {error}")
     return batch
 
 

@@ -1,25 +1,31 @@
 """Reading documents from files: a JSON object, a JSON array, NDJSON, or a folder of .json
-files. Every document comes with where it was found, so errors can point at it."""
+files. Every document comes with where it was found, and so does every piece of text that is
+no document: one that cannot be read costs itself alone, never the documents after it."""
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+NDJSON_SUFFIXES = (".ndjson", ".jsonl")
+
+_DECODER = json.JSONDecoder()
+# What follows a string's closing quote in JSON, on the same line.
+_AFTER_STRING = re.compile(r"[ \t\r]*(?:[:,}\]]|\n|$)")
+
 
 @dataclass(frozen=True)
 class Located:
-    source: str  # "file:line"
-    document: Any
-
-
-class UnreadableFile(ValueError):
-    pass
+    source: str  # "file:line", or the file alone when it cannot be read at all
+    document: Any = None
+    error: str | None = None  # why the text here is no document; `document` is then None
 
 
 def _line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
+    # An error at the end of the text is on its last line, not after the newline that ends it.
+    return text.count("\n", 0, min(offset, len(text) - 1)) + 1
 
 
 def _skip_space(text: str, offset: int) -> int:
@@ -28,50 +34,116 @@ def _skip_space(text: str, offset: int) -> int:
     return offset
 
 
+def _element_end(text: str, offset: int) -> int:
+    """Where the array element at `offset`, which is not valid JSON, ends: at the next ',' or
+    ']' outside its strings and brackets, or at the end of the text. So that a missing quote
+    or bracket costs this element alone, a quote closes a string only where JSON could go on
+    after one, a line's end closes it too (JSON strings hold no raw newlines), and a closing
+    bracket closes those left open inside it."""
+    closers: list[str] = []
+    in_string = escaped = False
+    for index in range(offset, len(text)):
+        char = text[index]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == "\n" or (char == '"' and _AFTER_STRING.match(text, index + 1)):
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            closers.append("]" if char == "[" else "}")
+        elif char in closers:
+            while closers.pop() != char:
+                pass
+        elif char == "]" or (char == "," and not closers):
+            return index  # a ']' that closes nothing inside the element is the array's
+    return len(text)
+
+
 def _json_array(text: str, path: Path, start: int) -> Iterator[Located]:
-    decoder = json.JSONDecoder()
-    offset = _skip_space(text, start + 1)
-    if offset < len(text) and text[offset] == "]":
-        return
+    def at(offset: int) -> str:
+        return f"{path}:{_line_of(text, offset)}"
+
+    offset, separator_missing = start + 1, False
     while True:
-        try:
-            item, end = decoder.raw_decode(text, offset)
-        except json.JSONDecodeError as error:
-            raise UnreadableFile(f"{path}:{_line_of(text, error.pos)}: {error.msg}") from None
-        yield Located(f"{path}:{_line_of(text, offset)}", item)
-        offset = _skip_space(text, end)
-        if offset < len(text) and text[offset] == ",":
-            offset = _skip_space(text, offset + 1)
-        elif offset < len(text) and text[offset] == "]":
+        offset = _skip_space(text, offset)
+        if offset == len(text):
+            yield Located(at(offset), error="the array is not closed: ']' is missing")
             return
-        else:
-            raise UnreadableFile(f"{path}:{_line_of(text, offset)}: expected ',' or ']'")
+        if text[offset] == "]":
+            end = _skip_space(text, offset + 1)
+            if end < len(text):
+                yield Located(at(end), error="text after the array's closing ']'")
+            return
+        try:
+            document, end = _DECODER.raw_decode(text, offset)
+            yield Located(at(offset), document)
+        except json.JSONDecodeError as error:
+            if not separator_missing:  # else that error already points here
+                yield Located(at(error.pos), error=error.msg)
+            end = _element_end(text, offset)
+        offset = _skip_space(text, end)
+        separator_missing = offset < len(text) and text[offset] not in ",]"
+        if separator_missing:
+            # Most often a comma left out between two documents: read on from here.
+            yield Located(at(offset), error="expected ',' or ']'")
+        elif text.startswith(",", offset):
+            offset += 1
+
+
+def _ndjson(text: str, path: Path) -> Iterator[Located]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                yield Located(f"{path}:{number}", json.loads(line))
+            except json.JSONDecodeError as error:
+                yield Located(f"{path}:{number}", error=error.msg)
+
+
+def _is_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except json.JSONDecodeError:
+        return False
+
+
+def _looks_like_ndjson(path: Path, text: str) -> bool:
+    """A file that is not one JSON document is NDJSON when its name says so or a line is a whole
+    object from its first character; otherwise it is one broken document, reported as one. (A
+    pretty-printed document indents its nested objects, so none of its lines is one.)"""
+    suffix = path.suffix.lower() in NDJSON_SUFFIXES
+    return suffix or any(line.startswith("{") and _is_object(line) for line in text.splitlines())
 
 
 def _read_file(path: Path) -> Iterator[Located]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
-        raise UnreadableFile(f"{path}: {error}") from None
+        yield Located(str(path), error=str(error))
+        return
     start = _skip_space(text, 0)
-    if start < len(text) and text[start] == "[":
+    if start == len(text):
+        return  # an empty file holds no documents
+    if text.startswith("[", start):
         yield from _json_array(text, path, start)
         return
     try:
-        yield Located(f"{path}:{_line_of(text, start)}", json.loads(text))
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        if _looks_like_ndjson(path, text):
+            yield from _ndjson(text, path)
+        else:
+            yield Located(f"{path}:{_line_of(text, error.pos)}", error=error.msg)
         return
-    except json.JSONDecodeError:
-        pass  # not one document: read it as NDJSON, one per line
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                yield Located(f"{path}:{number}", json.loads(line))
-            except json.JSONDecodeError as error:
-                raise UnreadableFile(f"{path}:{number}: {error.msg}") from None
+    yield Located(f"{path}:{_line_of(text, start)}", document)
 
 
 def read_documents(paths: Iterable[str | Path]) -> Iterator[Located]:
-    """Every document in these files and folders (a folder: its .json files, sorted)."""
+    """Every document in these files and folders (a folder: its .json files, sorted), and
+    every text among them that is no document, each with where it is."""
     for given in paths:
         path = Path(given)
         if path.is_dir():
@@ -80,4 +152,4 @@ def read_documents(paths: Iterable[str | Path]) -> Iterator[Located]:
         elif path.is_file():
             yield from _read_file(path)
         else:
-            raise UnreadableFile(f"{path}: no such file or folder")
+            yield Located(str(path), error="no such file or folder")

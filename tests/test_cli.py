@@ -1,23 +1,72 @@
 """The `instance-gateway` command, run as a user runs it."""
 
 import argparse
+import contextlib
 import json
+import re
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from app.authorization.identity import TokenVerifier
-from app.authorization.tokens import DEVELOPMENT_SECRET
+from app.authorization.tokens import DEVELOPMENT_SECRET, mint_token
 from app.cli import _parser, main
+from tests.conftest import TEST_SECRET
 from tests.factories import make_instance
 
 
+def _environment(env: dict[str, str] | None) -> dict[str, str]:
+    return {"PATH": "/usr/bin:/bin", "HOME": "/tmp", **(env or {})}
+
+
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=environment, timeout=60
+        [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=_environment(env), timeout=60
     )
+
+
+class Served:
+    """A running `instance-gateway serve`, its standard output and error read as one."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.lines: list[str] = []
+
+    def read_until(self, text: str) -> str:
+        """The first line holding `text`, once it is printed; every line read stays in `lines`."""
+        for line in self.process.stdout or ():
+            self.lines.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"{text!r} never came; the output was:\n{''.join(self.lines)}")
+
+    def graphiql_url(self) -> str:
+        return re.search(r"GraphiQL at (\S+)", self.read_until("GraphiQL at"))[1]
+
+
+@contextlib.contextmanager
+def _serving(*args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
+    """`serve` on a free port; stopped, or killed after a minute should it hang, at the end."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_environment(env),
+    )
+    watchdog = threading.Timer(60, process.kill)
+    watchdog.start()
+    try:
+        yield Served(process)
+    finally:
+        watchdog.cancel()
+        process.terminate()
+        process.communicate(timeout=30)
 
 
 def test_token_mints_a_verifiable_development_token():
@@ -46,20 +95,88 @@ def test_token_uses_the_configured_secret():
         (["import", "x.json"], {}, "set GATEWAY_MONGODB_URL"),
         (["purge"], {}, "set GATEWAY_MONGODB_URL"),
         (["purge", "--dry-run"], {}, "set GATEWAY_MONGODB_URL"),
+        (["serve", "--host", "0.0.0.0"], {}, "pass --allow-dev-secret-on-network"),
+        (["serve", "--host", "192.0.2.1", "--demo"], {}, "pass --allow-dev-secret-on-network"),
+        (["token", "--org", "ttd", "--ttl", "0"], {}, "argument --ttl: '0' is not a positive whole number"),
+        (["token", "--org", "ttd", "--authlevel", "5"], {}, "argument --authlevel: '5' is not a level from 0 to 4"),
+        (["token", "--org", "ttd", "--party", "1"], {}, "--party goes with --user"),
+        (["token", "--user", "1", "--party", "1", "--org-number", "9"], {}, "--org-number goes with --org"),
+        (["token", "--user", "1"], {}, "--user needs --party"),
+        (["token", "--org", "ttd"], {"GATEWAY_JWT_SECRET": "short"}, "GATEWAY_JWT_SECRET is too short"),
     ],
 )
 def test_refusals_say_what_to_do(args, env, message):
     result = _run(*args, env=env)
     assert result.returncode == 2
     assert message in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error: " in line]
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", "\n".join(errors)), "options by their names, not the code's"
 
 
-def test_serve_refuses_to_start_on_invalid_documents(tmp_path):
-    path = tmp_path / "bad.ndjson"
-    path.write_text(json.dumps(make_instance()) + "\n" + json.dumps({"id": "x", "appId": "ttd/a"}) + "\n")
-    result = _run("serve", "--load", str(path))
-    assert result.returncode == 1
-    assert f"{path}:2: instanceOwner.partyId is required" in result.stderr
+def _dev_token() -> str:
+    return mint_token(secret=DEVELOPMENT_SECRET, org="ttd", org_number="991825827")
+
+
+def test_serve_serves_the_valid_documents_and_reports_each_invalid_one_with_its_line(tmp_path):
+    documents = [json.dumps(make_instance()) for _ in range(5)]
+    documents[1] = "{broken"
+    documents[3] = json.dumps({"id": "x", "appId": "ttd/a"})
+    path = tmp_path / "instances.json"
+    path.write_text("\n".join(documents) + "\n")
+
+    with _serving("--load", str(path)) as served:
+        url = served.graphiql_url()
+        answer = httpx.post(
+            url,
+            json={"query": "{ instances { totalCount } }"},
+            headers={"Authorization": f"Bearer {_dev_token()}"},
+            timeout=30,
+        )
+
+    output = "".join(served.lines)
+    assert f"error: {path}:2: Expecting property name" in output
+    assert f"error: {path}:4: instanceOwner.partyId is required" in output
+    assert "2 documents not loaded" in output
+    assert "3 instances, 0 role grants loaded" in output
+    assert answer.json() == {"data": {"instances": {"totalCount": 3}}}
+
+
+@pytest.mark.parametrize(
+    "how",
+    [["--allow-dev-secret-on-network"], {"GATEWAY_JWT_SECRET": TEST_SECRET}],
+    ids=["asked-explicitly", "own-secret"],
+)
+def test_serve_listens_on_the_network_when_told_to_or_with_its_own_secret(how):
+    args, env = (how, {}) if isinstance(how, list) else ([], how)
+    with _serving("--host", "0.0.0.0", *args, env=env) as served:
+        assert served.graphiql_url().startswith("http://0.0.0.0:")
+
+
+def test_a_port_in_use_fails_before_anything_says_it_serves():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _run("serve", "--port", str(port))
+    assert result.returncode == 2
+    assert f"error: cannot listen on 127.0.0.1 port {port}: Address already in use" in result.stderr
+    assert "GraphiQL at" not in result.stdout
+
+
+UNREACHABLE = {"GATEWAY_MONGODB_URL": "mongodb://gateway:hunter2@127.0.0.1:9/?replicaSet=rs0"}
+
+
+def test_serve_names_an_unreachable_database_without_its_credentials_and_says_why():
+    with _serving(env={**UNREACHABLE, "GATEWAY_JWT_SECRET": TEST_SECRET}) as served:
+        line = served.read_until("does not answer")
+    assert "the database at mongodb://127.0.0.1:9/?replicaSet=rs0 is unreachable: 127.0.0.1:9: " in line
+    assert "hunter2" not in "".join(served.lines)
+
+
+def test_serve_without_policies_warns_that_every_mutation_is_denied():
+    with _serving(env={**UNREACHABLE, "GATEWAY_JWT_SECRET": TEST_SECRET}) as served:
+        line = served.read_until("no GATEWAY_POLICY_DIR")
+    assert "every mutation is denied" in line
 
 
 def test_export_schema_prints_the_sdl(capsys):

@@ -332,6 +332,9 @@ async def test_stopping_ends_the_retries_even_when_a_ping_swallows_the_cancellat
                     await asyncio.sleep(3600)
             raise ServiceUnavailable("the database is unreachable")
 
+        def describe_failure(self, error: ServiceUnavailable) -> str:
+            return error.message
+
     monkeypatch.setattr(readiness, "RETRY_SECONDS", 0)
     checks = readiness.Readiness(SwallowingDatabase(), prepare=None, ping_timeout_ms=100)
     await checks.start()

@@ -85,6 +85,30 @@ def test_import_writes_the_valid_documents_and_reports_the_others_with_file_and_
 
 
 @pytest.mark.wire
+def test_a_broken_line_costs_that_line_alone_and_a_rerun_says_what_changed(tmp_path, target):
+    documents = [make_instance() for _ in range(5)]
+    lines = [json.dumps(d) for d in documents]
+    lines[1] = "{broken"
+    path = tmp_path / "instances.json"
+    path.write_text("\n".join(lines) + "\n")
+
+    first = target.run_import(path)
+    documents[2]["lastChangedBy"] = "changed"
+    lines[2] = json.dumps(documents[2])
+    path.write_text("\n".join(lines) + "\n")
+    again = target.run_import(path)
+
+    assert first.returncode == again.returncode == 1
+    assert f"error: {path}:2: Expecting property name" in first.stderr
+    assert "1 documents not loaded" in first.stderr
+    assert f"imported 4 instances into {target.database}.instances: 4 inserted, 0 updated, 0 unchanged" in first.stdout
+    assert "imported 4 instances into" in again.stdout and ": 0 inserted, 1 updated, 3 unchanged" in again.stdout
+    stored = {d["id"]: d for d in target.stored("instances")}
+    assert stored.keys() == {d["id"] for i, d in enumerate(documents) if i != 1}
+    assert stored[documents[2]["id"]]["lastChangedBy"] == "changed"
+
+
+@pytest.mark.wire
 def test_importing_again_replaces_each_document_by_id(tmp_path, target):
     documents = [make_instance() for _ in range(3)]
     grants = [{"userId": "1", "partyId": "500", "roles": ["DAGL"]}]
@@ -99,6 +123,7 @@ def test_importing_again_replaces_each_document_by_id(tmp_path, target):
 
     assert again.returncode == 0, again.stderr
     assert "imported 3 instances" in again.stdout
+    assert "imported 1 role grants into" in again.stdout and ": 0 inserted, 1 updated, 0 unchanged" in again.stdout
     stored = {d["id"]: d for d in target.stored("instances")}
     assert stored.keys() == {d["id"] for d in documents}
     assert stored[documents[0]["id"]]["lastChangedBy"] == "changed"
@@ -136,11 +161,14 @@ def test_import_with_nothing_to_import_says_what_to_give():
     assert "give instance files (PATH ...), party roles (--roles PATH), or both" in result.stderr
 
 
-def test_import_into_an_unreachable_database_says_so(tmp_path):
+def test_import_into_an_unreachable_database_names_it_without_credentials_and_says_why(tmp_path):
     # Slow by design: the driver waits out its server selection timeout (5 s) before giving up.
     instances = write_lines(tmp_path / "one.json", [make_instance()])
     roles = write_lines(tmp_path / "roles.json", [{"userId": "1", "partyId": "500", "roles": ["DAGL"]}])
-    result = _run_import(instances, "--roles", roles, url="mongodb://127.0.0.1:9")
+    result = _run_import(instances, "--roles", roles, url="mongodb://gateway:hunter2@127.0.0.1:9/?authSource=admin")
     assert result.returncode == 3
-    assert "the database is unreachable" in result.stderr
+    assert (
+        "error: the database at mongodb://127.0.0.1:9/?authSource=admin is unreachable: 127.0.0.1:9: " in result.stderr
+    )
+    assert "hunter2" not in result.stderr
     assert "Traceback" not in result.stderr

@@ -236,7 +236,7 @@ def test_purge_on_an_unreachable_database_says_so():
     # Slow by design: the driver waits out its server selection timeout (5 s) before giving up.
     result = Target("mongodb://127.0.0.1:9", "instances").purge("--dry-run")
     assert result.returncode == 3
-    assert "the database is unreachable" in result.stderr
+    assert "error: the database at mongodb://127.0.0.1:9 is unreachable: 127.0.0.1:9: " in result.stderr
     assert "Traceback" not in result.stderr
 
 

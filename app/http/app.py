@@ -102,7 +102,10 @@ def load_policies(settings: Settings) -> PolicyRepository:
     elif settings.embedded:
         policies = PolicyRepository.demo()
     else:
-        log.warning("no GATEWAY_POLICY_DIR: only service owners reading their own org's instances get access")
+        log.warning(
+            "no GATEWAY_POLICY_DIR: only service owners reading their own org's instances get access, "
+            "and every mutation is denied (FORBIDDEN): an app without a policy permits no action"
+        )
         policies = PolicyRepository()
     for app_id, error in policies.errors.items():
         log.error("policy of %s is malformed; every request on it is denied: %s", app_id, error)

@@ -46,11 +46,16 @@ def token_verifier(settings: Settings) -> TokenVerifier:
 DEVELOPMENT_TOKEN_SECONDS = 12 * 3600
 
 
+def uses_development_secret(settings: Settings) -> bool:
+    """Are tokens checked against the published development secret (see token_verifier)?"""
+    return settings.embedded and not settings.jwt_secret and not settings.jwt_public_key_file
+
+
 def development_headers(settings: Settings) -> dict[str, str] | None:
     """On the embedded store with the development secret, GraphiQL starts with a token for
     the demo app owner ttd, so the demo works at once; never anywhere else. Each call mints a
     fresh token: the page asks for one each time it is served."""
-    if not settings.embedded or settings.jwt_secret or settings.jwt_public_key_file:
+    if not uses_development_secret(settings):
         return None
     token = mint_token(
         secret=DEVELOPMENT_SECRET, org="ttd", org_number="991825827", ttl_seconds=DEVELOPMENT_TOKEN_SECONDS

@@ -41,8 +41,8 @@ class Readiness:
             await self._prepare_if_it_answers()
         except ServiceUnavailable as error:
             log.warning(
-                "the database does not answer (%s); until it does, requests get SERVICE_UNAVAILABLE and /readyz 503",
-                type(error.__cause__).__name__,
+                "the database does not answer; until it does, requests get SERVICE_UNAVAILABLE and /readyz 503 (%s)",
+                self._database.describe_failure(error),
             )
             self._not_prepared = "the database has not answered since the gateway started"
             self._retrying = asyncio.create_task(self._prepare_when_it_answers())

@@ -6,11 +6,13 @@ are kept here.
 """
 
 import contextlib
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import bson
 import pymongo
@@ -58,6 +60,16 @@ class DatabaseCalls:
 current_calls: ContextVar[DatabaseCalls | None] = ContextVar("current_calls", default=None)
 
 
+@dataclass(frozen=True)
+class Upserts:
+    """What upserting documents did: how many were new, how many replaced a different
+    document, how many were already stored as given."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
 @dataclass
 class Database:
     client: Any
@@ -67,8 +79,9 @@ class Database:
     embedded: bool
     # The embedded store's changes of instances; MongoDB's come from its change stream.
     feed: LocalChangeFeed | None = None
+    address: str = ""  # for the operator's messages: MongoDB's URL without credentials
 
-    async def replace_by(self, collection: Any, keys: Sequence[str], documents: Sequence[dict[str, Any]]) -> None:
+    async def replace_by(self, collection: Any, keys: Sequence[str], documents: Sequence[dict[str, Any]]) -> Upserts:
         """Insert or replace each document whole, matched on `keys`; the last of repeats wins."""
         latest = {tuple(d[k] for k in keys): d for d in documents}
         documents = list(latest.values())
@@ -81,19 +94,26 @@ class Database:
                 await ensure_indexes(self)
                 for document in documents:
                     self._publish(collection, None, document)
-            elif self.embedded:
+                return Upserts(inserted=len(documents))
+            if self.embedded:
                 # mongomock's bulk_write does not accept PyMongo 4.x operation objects. Each find_one
                 # scans the collection: read only what subscribers are told.
                 published = self._publishes(collection)
+                inserted = updated = 0
                 for document in documents:
                     match = {k: document[k] for k in keys}
                     before = await collection.find_one(match) if published else None
-                    await collection.replace_one(match, document, upsert=True)
+                    result = await collection.replace_one(match, document, upsert=True)
+                    inserted, updated = inserted + (result.upserted_id is not None), updated + result.modified_count
                     if published:
                         self._publish(collection, before, await collection.find_one(match))
-            elif documents:
-                requests = [ReplaceOne({k: d[k] for k in keys}, d, upsert=True) for d in documents]
-                await collection.bulk_write(requests, ordered=False)
+                return Upserts(inserted, updated, len(documents) - inserted - updated)
+            if not documents:
+                return Upserts()
+            requests = [ReplaceOne({k: d[k] for k in keys}, d, upsert=True) for d in documents]
+            written = await collection.bulk_write(requests, ordered=False)
+            unchanged = written.matched_count - written.modified_count
+            return Upserts(written.upserted_count, written.modified_count, unchanged)
 
     async def update_and_read(
         self, collection: Any, query: dict[str, Any], update: dict[str, Any], projection: dict[str, Any]
@@ -178,6 +198,13 @@ class Database:
         if not self.embedded:
             await self.client.close()
 
+    def describe_failure(self, error: ServiceUnavailable) -> str:
+        """For the operator, never for callers: which database failed, and the driver's reason."""
+        cause = error.__cause__
+        if isinstance(cause, PyMongoError):
+            return f"the database at {self.address} {_unavailability(cause)}: {_DRIVER_DETAILS.sub('', str(cause))}"
+        return f"the database at {self.address}: {error.message}"
+
 
 def connect(url: str | None, database_name: str, *, timeout_ms: int | None = None) -> Database:
     """Open the configured MongoDB, or a fresh in-memory store when no URL is given.
@@ -199,7 +226,18 @@ def connect(url: str | None, database_name: str, *, timeout_ms: int | None = Non
         party_roles=database["partyRoles"],
         embedded=not url,
         feed=None if url else LocalChangeFeed(),
+        address=_without_credentials(url) if url else "the embedded store",
     )
+
+
+# Connection string options that hold secrets (AWS_SESSION_TOKEN goes in the first).
+SECRET_OPTIONS = frozenset({"authmechanismproperties", "tlscertificatekeyfilepassword"})
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    options = [o for o in parts.query.split("&") if o and o.partition("=")[0].lower() not in SECRET_OPTIONS]
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "&".join(options), ""))
 
 
 IndexKeys = tuple[tuple[str, int], ...]
@@ -252,9 +290,10 @@ def driver_errors() -> Iterator[None]:
         if _refused_as_invalid(error):
             reason = (error.details or {}).get("errmsg") or error.code
             raise BadUserInput(f"the database refused the filter ({reason}); change it and ask again") from error
-        message = _unavailable_message(error)
-        if message is None:
+        unavailability = _unavailability(error)
+        if unavailability is None:
             raise
+        message = f"the database {unavailability}; try again shortly"
         if calls is not None:
             calls.unavailable = message
         raise ServiceUnavailable(message) from error
@@ -280,14 +319,19 @@ def _refused_as_invalid(error: PyMongoError) -> bool:
     )
 
 
-def _unavailable_message(error: PyMongoError) -> str | None:
+def _unavailability(error: PyMongoError) -> str | None:
+    """How the database failed, or None when it answered (with an error of its own)."""
     # `timeout` covers the driver's own deadline (NetworkTimeout, ServerSelectionTimeoutError)
     # and the server's (ExecutionTimeout: maxTimeMS, which the driver sets from timeoutMS).
     if isinstance(error, ServerSelectionTimeoutError) or (isinstance(error, ConnectionFailure) and not error.timeout):
-        return "the database is unreachable; try again shortly"
+        return "is unreachable"
     if error.timeout:
-        return "the database did not answer in time; try again shortly"
+        return "did not answer in time"
     return None
+
+
+# What the driver adds to its reason: its timeouts, and its whole view of the cluster.
+_DRIVER_DETAILS = re.compile(r" \(configured timeouts: [^)]*\)|, Timeout: .*", re.DOTALL)
 
 
 async def to_list(cursor: Any) -> list[dict[str, Any]]:
