@@ -43,7 +43,7 @@ serve: $(SERVE_INSTALLED)
 test: $(TEST_INSTALLED) $(AUDIT_INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto
 
 schema: $(SERVE_INSTALLED)
 	$(VENV)/bin/instance-gateway export-schema > schema.graphql
