@@ -114,7 +114,9 @@ class Store:
         embedded store's default, so that the same tests mean the same on both. The server is
         shared by the whole run on a busy machine: a ping it answers after the default 500 ms
         would have the gateway start unprepared and seed its documents a second later, after
-        the test's first request, so a gateway on it waits longer before deciding that."""
+        the test's first request, so a gateway on it waits longer before deciding that; and a
+        query it answers after the default 1.5 s, with every core running tests, is no outage.
+        Tests of outages and timeouts set their own."""
         if self.embedded:
             return overrides
         on_server = {
@@ -122,6 +124,7 @@ class Store:
             "mongodb_database": self.new_database(),
             "policy_dir": DEMO_POLICIES,
             "readiness_timeout_ms": 10_000,
+            "mongodb_timeout_ms": 10_000,
         }
         return on_server | overrides
 

@@ -32,7 +32,9 @@ async def test_the_stub_keeps_what_import_writes_and_serves_find_get_more_and_co
     ids = [i["id"] for i in instances]
     data_file = write_ndjson(instances, tmp_path / "instances.ndjson")
     env = gateway_env(stub_url, "imported")
-    assert import_instances(data_file, env, tmp_path) == f"imported {len(ids)} instances into imported.instances"
+    assert import_instances(data_file, env, tmp_path) == (
+        f"imported {len(ids)} instances into imported.instances: {len(ids)} inserted, 0 updated, 0 unchanged"
+    )
     import_instances(data_file, env, tmp_path)  # upserts by id: still one of each, in the same order
 
     client: AsyncMongoClient = AsyncMongoClient(stub_url, tz_aware=True, serverSelectionTimeoutMS=3000)
