@@ -11,6 +11,7 @@ from graphql.validation import ScalarLeafsRule
 from app.graphql.errors import INTERNAL_MESSAGE
 from tests.conftest import org_token
 from tests.factories import make_instance
+from tests.generated_queries import fragment_chain
 from tests.live_server import live_gateway
 from tests.websocket_client import LEGACY_WS, TRANSPORT_WS, graphql_socket
 
@@ -105,12 +106,18 @@ def _errors(answer: dict, protocol: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
-async def test_over_websocket_an_empty_selection_and_unnamed_operations_are_bad_input(protocol):
+async def test_over_websocket_the_same_documents_are_bad_input(protocol):
     doc = make_instance()
+    chain = f"{{ ...F40 }} {fragment_chain(40, 'Query', '__typename')}"
+    expanded = f"the document selects {2**40} fields once its fragments are expanded; at most 5000 are accepted"
     with live_gateway([doc]) as gateway:
         async with graphql_socket(gateway.ws_url, protocol) as socket:
             await socket.init(org_token())
-            for query, message in [("{ }", SYNTAX_ERROR), (TWO_OPERATIONS.replace("ID", doc["id"]), NAME_REQUIRED)]:
+            for query, message in [
+                ("{ }", SYNTAX_ERROR),
+                (TWO_OPERATIONS.replace("ID", doc["id"]), NAME_REQUIRED),
+                (chain, expanded),
+            ]:
                 await socket.subscribe(query)
                 answer = await socket.receive()
                 [error] = _errors(answer, protocol)

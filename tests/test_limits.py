@@ -11,6 +11,7 @@ from starlette.routing import Route
 from app.config import Settings
 from app.graphql.document_cache import MAX_CACHED_QUERY_CHARS
 from tests.factories import make_instance
+from tests.generated_queries import fragment_chain
 
 COUNT = "query($f: InstanceFilter) { instances(filter: $f) { totalCount } }"
 
@@ -219,13 +220,6 @@ async def test_invalid_queries_answer_the_same_from_the_cache(gateway_with):
 
 
 # --- fragments: each one's cost is counted once, however often it is spread -----------------
-
-
-def fragment_chain(levels: int, on: str, leaf: str) -> str:
-    """Fragments each spreading the one before twice: `levels` lines that expand to 2**levels leaves."""
-    fragments = [f"fragment F0 on {on} {{ {leaf} }}"]
-    fragments += [f"fragment F{i} on {on} {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, levels + 1)]
-    return " ".join(fragments)
 
 
 @pytest.mark.parametrize(

@@ -67,6 +67,8 @@ def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
 
 @dataclass(frozen=True)
 class _Size:
+    """What a definition selects, its fragments expanded."""
+
     depth: int  # the most fields around one selection, introspection's left out
     aliases: int
     fields: int
@@ -81,7 +83,7 @@ def _own_size(selection_set: SelectionSetNode) -> tuple[_Size, list[tuple[str, i
     depth = aliases = fields = 0
     spreads: list[tuple[str, int | None]] = []
     pending: list[tuple[SelectionSetNode, int | None]] = [(selection_set, 0)]
-    while pending:  # not recursive: the parser bounds the nesting, but not below Python's limit
+    while pending:
         selections, level = pending.pop()
         for selection in selections.selections:
             depth = max(depth, level or 0)
@@ -93,8 +95,8 @@ def _own_size(selection_set: SelectionSetNode) -> tuple[_Size, list[tuple[str, i
                 fields += 1
                 aliases += selection.alias is not None
                 if selection.selection_set is not None:
-                    introspection = level is None or selection.name.value.startswith("__")
-                    pending.append((selection.selection_set, None if introspection else level + 1))
+                    inside = None if level is None or selection.name.value.startswith("__") else level + 1
+                    pending.append((selection.selection_set, inside))
     return _Size(depth, aliases, fields), spreads
 
 
@@ -118,7 +120,8 @@ def _fragment_sizes(document: DocumentNode) -> dict[str, _Size]:
     }
     sizes: dict[str, _Size] = {}
     for root in own:
-        # Depth first, without recursion: a fragment once those it spreads are measured.
+        # Depth first, a fragment once those it spreads are measured; not recursive, as a chain
+        # of fragments may be longer than Python's recursion limit.
         path = [(root, iter(own[root][1]))]
         on_path = {root}
         while path:
