@@ -27,6 +27,8 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
 
+from app.graphql.limits import within_budget
+
 MAX_CACHED_QUERY_CHARS = 4096
 
 Rules = Sequence[type[ASTValidationRule]]
@@ -36,7 +38,7 @@ def validate_within_limits(
     schema: GraphQLSchema, document: DocumentNode, limits: Rules, rules: Rules
 ) -> list[GraphQLError]:
     """The errors of the document: the limits' alone when it breaks one."""
-    return validate(schema, document, limits) or validate_document(schema, document, tuple(rules))
+    return validate(schema, document, limits) or validate_document(schema, document, within_budget(rules))
 
 
 class OperationNameRequired(CannotGetOperationTypeError):
