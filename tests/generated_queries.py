@@ -1,8 +1,10 @@
 """GraphQL requests generated from the schema the gateway serves (read by introspection, so
 they follow every change to the API): queries and mutations with random fields, aliases,
 arguments written inline or passed as variables (sometimes of the wrong type), inline and named
-fragments, @include/@skip with literals or variables; and broken ones (characters cut or
-inserted, names that do not exist, nulls where a value is required).
+fragments, @include/@skip with literals or variables; broken ones (characters cut or
+inserted, names that do not exist, nulls where a value is required); and hostile ones (empty
+selection sets and fragments, fragments spreading the one before twice, values huge or nested
+deep, several operations, too many aliases, a unique comment).
 """
 
 import json
@@ -214,7 +216,75 @@ def broken(draw: st.DrawFn, request: dict[str, Any]) -> dict[str, Any]:
     return {**request, "variables": draw(st.one_of(st.none(), st.lists(st.integers()), st.just({"v0": {"x": [1]}})))}
 
 
+def _emptied(text: str, at: int) -> str:
+    """`text` with the selection set opening at or after `at` emptied (`{ }`)."""
+    start = text.find("{", at)
+    if start < 0:
+        return text
+    depth = 0
+    for end in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[end], 0)
+        if depth == 0:
+            return text[: start + 1] + " " + text[end:]
+    return text
+
+
+def fragment_chain(levels: int, on: str, selection: str) -> str:
+    """Fragments F0..F`levels`, each spreading the one before twice: 2**levels copies of `selection`."""
+    fragments = [f"fragment F0 on {on} {{ {selection} }}"]
+    fragments += [f"fragment F{i} on {on} {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, levels + 1)]
+    return " ".join(fragments)
+
+
+@st.composite
+def hostile(draw: st.DrawFn, request: dict[str, Any]) -> dict[str, Any]:
+    """The request, or a document, shaped to cost the gateway: every shape an issue found."""
+    text = request["query"]
+    shape = draw(
+        st.sampled_from(["empty", "empty fragment", "chain", "huge", "deep", "aliases", "operations", "comment"])
+    )
+    if shape == "empty":
+        return {**request, "query": _emptied(text, draw(st.integers(0, len(text))))}
+    if shape == "empty fragment":
+        return {**request, "query": text.replace("{ ", "{ ...Empty ", 1) + " fragment Empty on Query { }"}
+    if shape == "chain":
+        levels = draw(st.integers(1, 45))
+        if draw(st.booleans()):
+            operation, fragments = f"{{ ...F{levels} }}", fragment_chain(levels, "Query", "__typename")
+        else:
+            leaf = draw(st.sampled_from(["id", "a: id", "process { currentTask { elementId } }"]))
+            operation, fragments = (
+                f"{{ instances {{ nodes {{ ...F{levels} }} }} }}",
+                fragment_chain(levels, "Instance", leaf),
+            )
+        return {"query": f"{operation} {fragments}"}
+    if shape == "huge":
+        value = draw(st.sampled_from(["x" * 500_000, 2**70, -(2**70), 1e308, [[[[[[[[["x"]]]]]]]]], {"x": "y" * 1000}]))
+        literal = draw(
+            st.sampled_from(["99999999999999999999999", '"' + "x" * 100_000 + '"', "1e999", "[[[[[[1]]]]]]"])
+        )
+        variables = dict.fromkeys(request["variables"], value)
+        return {**request, "variables": variables, "query": text.replace("first: ", f"first: {literal} x: ", 1)}
+    if shape == "deep":
+        levels = draw(st.integers(10, 300))
+        return {
+            "query": "{ instances { nodes { "
+            + "process { currentTask { " * levels
+            + "elementId"
+            + " } }" * levels
+            + " } } }"
+        }
+    if shape == "aliases":
+        count = draw(st.integers(15, 400))
+        return {"query": "{ " + " ".join(f"a{i}: instances {{ totalCount }}" for i in range(count)) + " }"}
+    if shape == "operations":
+        second = "query Other { __typename }" if draw(st.booleans()) else "mutation Other { __typename }"
+        name = draw(st.sampled_from([None, "Fuzz", "Other", "Unknown"]))
+        return {**request, "query": f"{text} {second}", **({"operationName": name} if name else {})}
+    return {**request, "query": f"# {draw(st.text(max_size=20))}\n{text}"}
+
+
 def requests(schema: GraphQLSchema, *, mutations: bool = True, max_depth: int = MAX_DEPTH) -> st.SearchStrategy[Any]:
-    """Valid requests and broken ones, about half and half."""
+    """Valid requests, broken ones and hostile ones, about two, two and one in five."""
     valid = operations(schema, mutations=mutations, max_depth=max_depth)
-    return st.one_of(valid, valid.flatmap(broken))
+    return st.one_of(valid, valid, valid.flatmap(broken), valid.flatmap(broken), valid.flatmap(hostile))

@@ -3,10 +3,14 @@
 The requests come from tests/generated_queries.py, built from the schema the gateway serves.
 Each request goes over HTTP, as a service owner or an end user, against the demo data. The
 answer must never be a 5xx nor carry INTERNAL_SERVER_ERROR, and every error must carry a code.
+
+`make fuzz` runs a long campaign (FUZZ_EXAMPLES_PER_CALLER=10000: 20,000 requests), which the
+test suite does not.
 """
 
 import asyncio
 import json
+import os
 from collections.abc import Callable
 from importlib.resources import files
 from typing import Any
@@ -19,7 +23,7 @@ from tests.conftest import Store, org_token, running_gateway, user_token
 from tests.generated_queries import requests
 
 DEMO = files("app") / "demo"
-EXAMPLES_PER_CALLER = 120
+EXAMPLES_PER_CALLER = int(os.environ.get("FUZZ_EXAMPLES_PER_CALLER", "120"))
 CALLERS: dict[str, Callable[[], str]] = {
     "service owner": lambda: org_token("ttd"),
     "end user": lambda: user_token("1", "1", auth_level=2),

@@ -1,5 +1,7 @@
-"""Parsed and validated documents of the queries clients repeat, kept in two LRU caches of
-`Settings.document_cache_size` entries each, so that a repeated query skips both steps.
+"""Every request's document is parsed and validated here: the gateway's limits first, so that
+graphql-core's own rules see only a document within them, and the operation to run named when
+the document holds several. The documents of the queries clients repeat are kept in two LRU
+caches of `Settings.document_cache_size` entries each, so that a repeated query skips both steps.
 
 Only queries up to MAX_CACHED_QUERY_CHARS are kept: a parsed document takes up to about 80
 bytes per character of query (a dense one of 4096 characters, 330 kB), so however many distinct
@@ -7,26 +9,66 @@ queries arrive the caches hold at most about 85 MB at the default size, and far 
 short queries clients repeat. A longer query is parsed and validated each time.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
-from graphql import GraphQLError, GraphQLSchema, parse
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    parse,
+    validate,
+)
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.schema.schema import validate_document
+from strawberry.types import ExecutionContext
+
+from app.graphql.limits import within_budget
 
 MAX_CACHED_QUERY_CHARS = 4096
 
+Rules = Sequence[type[ASTValidationRule]]
+
+
+def validate_within_limits(
+    schema: GraphQLSchema, document: DocumentNode, limits: Rules, rules: Rules
+) -> list[GraphQLError]:
+    """The errors of the document: the limits' alone when it breaks one."""
+    return validate(schema, document, limits) or validate_document(schema, document, within_budget(rules))
+
+
+class OperationNameRequired(CannotGetOperationTypeError):
+    """A document of several operations, and no `operationName` to say which one to run. As
+    Strawberry's unknown operation name, it is answered before anything runs (400 over HTTP)."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    def as_http_error_reason(self) -> str:
+        return "Must provide operation name if query contains multiple operations."
+
 
 class DocumentCache:
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, limits: Rules) -> None:
+        self.limits = tuple(limits)
         self.parse = lru_cache(maxsize=maxsize)(parse)
         # Keyed by the query's text, not by its document: a document hashes its whole tree.
-        self.validate = lru_cache(maxsize=maxsize)(_validate)
+        self.validate = lru_cache(maxsize=maxsize)(self._validate)
 
     def extension(self) -> SchemaExtension:
-        """The extension that uses this cache in one request."""
-        return _CachedDocuments(self)
+        """The extension that parses and validates one request's document."""
+        return _Documents(self)
+
+    def _validate(
+        self, schema: GraphQLSchema, query: str, parse_options: tuple[tuple[str, Any], ...], rules: Rules, document: Any
+    ) -> list[GraphQLError]:
+        """The validation of the document parsed from `query` with these options (`document`
+        is passed in a _Carried, which is not part of the key)."""
+        return validate_within_limits(schema, document.value, self.limits, rules)
 
 
 class _Carried:
@@ -44,36 +86,46 @@ class _Carried:
         return isinstance(other, _Carried)
 
 
-def _validate(
-    schema: GraphQLSchema, query: str, parse_options: tuple[tuple[str, Any], ...], rules: Any, document: _Carried
-) -> list[GraphQLError]:
-    """The validation of the document parsed from `query` with these options."""
-    return validate_document(schema, document.value, rules)
+def _several_operations_and_no_name(context: ExecutionContext) -> bool:
+    # Strawberry would run the first operation; the specification asks for an error. Strawberry
+    # (pinned below 0.342) keeps the request's name there: `operation_name` falls back to the first's.
+    document = context.graphql_document
+    if document is None or context._provided_operation_name is not None:
+        return False
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1
 
 
-class _CachedDocuments(SchemaExtension):
+class _Documents(SchemaExtension):
     def __init__(self, cache: DocumentCache) -> None:
         self._cache = cache
-        self._cached: str | None = None  # the query, once its document came from the cache
+
+    def _cached(self) -> bool:
+        query = self.execution_context.query
+        return query is not None and len(query) <= MAX_CACHED_QUERY_CHARS
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        if context.query and len(context.query) <= MAX_CACHED_QUERY_CHARS:
+        # The grammar of the GraphQL specification: a selection set selects one field at least.
+        context.parse_options["allow_empty_selection_sets"] = False  # type: ignore[typeddict-unknown-key]
+        if context.query:
             try:
-                context.graphql_document = self._cache.parse(context.query, **context.parse_options)
-                self._cached = context.query
+                parse_document = self._cache.parse if self._cached() else parse
+                context.graphql_document = parse_document(context.query, **context.parse_options)
             except GraphQLError:
                 pass  # left to Strawberry's own parsing, which reports it as the answer
         yield
+        if _several_operations_and_no_name(context):
+            raise OperationNameRequired
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        if self._cached is not None and context.graphql_document is not None:
-            context.pre_execution_errors = self._cache.validate(
-                context.schema._schema,
-                self._cached,
-                tuple(context.parse_options.items()),
-                context.validation_rules,
-                _Carried(context.graphql_document),
-            )
+        document = context.graphql_document
+        if document is not None:
+            schema, rules = context.schema._schema, context.validation_rules
+            if self._cached():
+                options = tuple(context.parse_options.items())
+                errors = self._cache.validate(schema, context.query, options, rules, _Carried(document))
+                context.pre_execution_errors = errors
+            else:
+                context.pre_execution_errors = validate_within_limits(schema, document, self._cache.limits, rules)
         yield

@@ -19,17 +19,27 @@ log = logging.getLogger("instance_gateway")
 INTERNAL_MESSAGE = "Internal server error; it has been logged."
 
 
+class PreparationFailed(Exception):
+    """An exception raised while a document was parsed or validated: the gateway's failure,
+    though it comes before execution, where errors are otherwise the caller's input."""
+
+    def __init__(self, failure: Exception) -> None:
+        super().__init__(str(failure))
+        self.__cause__ = failure
+
+
 def _with_code(error: GraphQLError, request_id: str, *, streamed: bool = False) -> GraphQLError:
     original = error.original_error
     extensions: dict[str, object] = {}
     if isinstance(original, GatewayError):
         code, message = original.code, original.message
-    elif original is None or (error.path is None and not streamed):
+    elif original is None or (error.path is None and not streamed and not isinstance(original, PreparationFailed)):
         # Raised before execution: syntax, validation, or variable values. That is the
         # caller's input.
         code, message = "BAD_USER_INPUT", error.message
     else:
-        log.error("unexpected error at %s", error.path, exc_info=original, extra={"request_id": request_id})
+        where = error.path or "parsing or validation"
+        log.error("unexpected error at %s", where, exc_info=original, extra={"request_id": request_id})
         code, message = "INTERNAL_SERVER_ERROR", INTERNAL_MESSAGE
         extensions["requestId"] = request_id
     return GraphQLError(

@@ -5,15 +5,19 @@ from typing import Any
 
 from graphql import GraphQLError
 from strawberry import Schema
+from strawberry.exceptions import MissingQueryError
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionContext
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from app.config import Settings
 from app.graphql.compiled.execution import CompiledQueries
 from app.graphql.document_cache import DocumentCache
-from app.graphql.errors import ErrorCodes
-from app.graphql.limits import limit_extensions
+from app.graphql.errors import ErrorCodes, PreparationFailed
+from app.graphql.limits import limit_extensions, limit_rules
 from app.graphql.mutations import Mutation
 from app.graphql.queries import Query
 from app.graphql.rendering import SharedEventExecution
@@ -33,6 +37,22 @@ class GatewaySchema(Schema):
         allowed = set(allowed_operation_types or (OperationType.QUERY, OperationType.MUTATION))
         return await super().execute(*args, allowed_operation_types=allowed - {OperationType.SUBSCRIPTION}, **kwargs)
 
+    async def _prepare_operation_async(
+        self, context: ExecutionContext, extensions_runner: SchemaExtensionsRunner
+    ) -> PreExecutionError | None:
+        # Strawberry (pinned below 0.342) lets an exception raised while a document is parsed or
+        # validated (a failing rule, say) escape the operation's extensions: over HTTP it was
+        # answered with its own message, uncoded and unlogged. Here it becomes the request's answer,
+        # which ErrorCodes masks and logs.
+        try:
+            return await super()._prepare_operation_async(context, extensions_runner)
+        except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError):
+            raise  # answered by the HTTP view and the WebSocket as the request's mistake
+        except Exception as failure:
+            error = GraphQLError(str(failure), original_error=PreparationFailed(failure))
+            context.pre_execution_errors = [error]
+            return PreExecutionError(data=None, errors=[error])
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         # ErrorCodes has already logged the unexpected ones; the rest are the caller's
         # mistakes and answered in the response, not worth a traceback in the log.
@@ -41,7 +61,7 @@ class GatewaySchema(Schema):
 
 def build_schema(settings: Settings) -> GatewaySchema:
     """The schema with these settings' limits; its SDL is the same for any settings."""
-    documents = DocumentCache(settings.document_cache_size)
+    documents = DocumentCache(settings.document_cache_size, limit_rules(settings))
     compiled = CompiledQueries(settings.document_cache_size if settings.compiled_execution else 0)
     schema = GatewaySchema(
         query=Query,

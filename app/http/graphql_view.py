@@ -51,6 +51,11 @@ def _never_executed(response: GraphQLHTTPResponse) -> bool:
     return response.get("data") is None and bool(errors) and all("path" not in error for error in errors)
 
 
+def _failed_inside(response: GraphQLHTTPResponse) -> bool:
+    # The gateway's own failure while it parsed or validated the document: not the request's fault.
+    return any((error.get("extensions") or {}).get("code") == "INTERNAL_SERVER_ERROR" for error in response["errors"])
+
+
 def _response_of_parts(parts: list[bytes], sub_response: Response) -> Response:
     """A response encoded in parts (a compiled page): sent chunk by chunk as the connection
     takes them, so that it is never also held whole, nor copied into the socket's buffer."""
@@ -137,7 +142,7 @@ class GraphQLView(GraphQL[Context, None]):
         media_type = sub_response.media_type or JSON
         if media_type == GRAPHQL_RESPONSE_JSON and isinstance(response_data, dict) and _never_executed(response_data):
             response_data = {key: value for key, value in response_data.items() if key != "data"}
-            sub_response.status_code = 400
+            sub_response.status_code = 500 if _failed_inside(response_data) else 400
         parts = encoded_parts(response_data) if isinstance(response_data, dict) else None
         if parts is None:
             response = super().create_response(response_data, sub_response)
