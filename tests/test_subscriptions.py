@@ -17,6 +17,7 @@ from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
 from app.authorization.tokens import mint_token
+from app.config import Settings
 from app.store.change_feed import StoredChange
 from app.store.documents import normalize_instance
 from app.store.writes import write_all
@@ -432,10 +433,14 @@ def admin_command(store: Store, command: dict[str, Any]) -> None:
             pytest.skip(f"the server refuses {next(iter(command))}: {error}")
 
 
+# Within a longer timeout the driver's own retries would hide the breaks these tests make.
+DEFAULT_TIMEOUT = {"mongodb_timeout_ms": Settings(_env_file=None).mongodb_timeout_ms}
+
+
 @pytest.mark.wire
 async def test_the_stream_resumes_where_it_broke_and_loses_no_change(wire, caplog):
     doc = make_instance(party_id="500")
-    with serving(wire, [doc]) as gateway:
+    with serving(wire, [doc], **DEFAULT_TIMEOUT) as gateway:
         async with watching(gateway, org_token()) as socket:
             # the stream's next reads and its reopenings fail, more often than the driver retries
             breaks = {"failCommands": ["getMore", "aggregate"], "closeConnection": True}
@@ -452,7 +457,7 @@ async def test_the_stream_resumes_where_it_broke_and_loses_no_change(wire, caplo
 @pytest.mark.wire
 async def test_the_stream_follows_the_server_through_a_step_down(wire):
     doc = make_instance(party_id="500")
-    with serving(wire, [doc]) as gateway:
+    with serving(wire, [doc], **DEFAULT_TIMEOUT) as gateway:
         async with watching(gateway, org_token()) as socket:
             admin_command(wire, {"replSetStepDown": 1, "force": True})
             # writes get SERVICE_UNAVAILABLE until the driver finds the primary again
