@@ -20,7 +20,10 @@ from typing import Any
 import pytest
 from mongomock_motor import AsyncMongoMockCollection
 
-from app.store.database import Database
+from app.store.changes import Actor, InstanceChanges
+from app.store.database import Database, connect
+from app.store.documents import normalize_instance
+from app.store.writes import write_all
 from tests.conftest import WIRE, open_store, user_token
 from tests.factories import make_instance
 
@@ -237,3 +240,30 @@ async def test_deletes_and_restores_at_once_are_stamped_and_recorded_in_the_orde
     # each is stamped when it was applied, after the one before: lastChanged never went back
     assert all(a < b for a, b in itertools.pairwise(times)), times
     assert datetime.fromisoformat(after["lastChanged"]) == times[-1]
+
+
+async def test_two_gateways_changing_one_instance_at_once_meet_at_the_compare_and_set(store):
+    # Each gateway's changes of an instance take turns; two gateways' changes meet in the database.
+    database = connect(store.url, store.new_database())
+    doc = normalize_instance(make_instance(lastChanged="2020-01-01T00:00:00Z"))
+    await write_all(database, [doc], [])
+    gateways = (InstanceChanges(database), InstanceChanges(database))
+    actor = Actor(changed_by="991825827", user_id=None, org="ttd", authentication_level=3)
+
+    async def flip(n: int):
+        changes = gateways[n % 2]
+        read = await database.instances.find_one({"id": doc["id"]}, {"_id": 0})
+        return await (changes.restore(read, actor) if n % 3 else changes.soft_delete(read, actor))
+
+    try:
+        changed = [c.changed for c in await asyncio.gather(*(flip(n) for n in range(30)))]
+        trail = (await gateways[0].events_of([doc["id"]]))[doc["id"]]
+        after = await database.instances.find_one({"id": doc["id"]})
+    finally:
+        await database.close()
+    kinds = [e["eventType"] for e in trail]
+    assert len(kinds) == sum(changed) and kinds[0] == "Deleted"
+    assert all(a != b for a, b in itertools.pairwise(kinds)), kinds
+    times = [e["created"] for e in trail]
+    assert all(a < b for a, b in itertools.pairwise(times)), times
+    assert after["lastChanged"] == times[-1]

@@ -26,7 +26,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,6 +93,9 @@ class InstanceChanges:
         self._unrecorded: set[str] = set()
         self._retry_failed = False
         self._recording_failed = asyncio.Event()
+        # Changes of one instance in this gateway take turns; how many are waiting or changing.
+        self._turns: dict[str, asyncio.Lock] = {}
+        self._queued: dict[str, int] = {}
 
     async def set_substatus(self, instance: Document, substatus: Document | None, actor: Actor) -> Change | None:
         """Replaces (or with None, removes) the substatus."""
@@ -175,7 +178,14 @@ class InstanceChanges:
         return trail
 
     async def _change(self, instance: Document, decide: Decision, event_type: str, actor: Actor) -> Change | None:
-        current: Document | None = instance
+        async with self._turn(instance["id"]) as waited:
+            # A change that waited for another finds the instance changed: read it as it is now.
+            current = await self._read(instance["id"]) if waited else instance
+            return await self._change_as_read(current, decide, event_type, actor)
+
+    async def _change_as_read(
+        self, current: Document | None, decide: Decision, event_type: str, actor: Actor
+    ) -> Change | None:
         for _ in range(MAX_ATTEMPTS):
             if current is None:
                 return None
@@ -191,9 +201,29 @@ class InstanceChanges:
             if changed is not None:
                 await self._record_outbox(changed)
                 return Change(_as_stored(changed), changed=True)
-            with driver_errors():
-                current = await self._instances.find_one({"id": instance["id"]}, _NO_ID)
-        raise ServiceUnavailable(f"instance {instance['id']} is being changed by too many callers at once; try again")
+            current = await self._read(current["id"])
+        raise ServiceUnavailable("the instance is being changed by too many callers at once; try again")
+
+    async def _read(self, instance_id: str) -> Document | None:
+        with driver_errors():
+            return await self._instances.find_one({"id": instance_id}, _NO_ID)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, instance_id: str) -> AsyncIterator[bool]:
+        """This gateway's changes of one instance, one after another (whether this one waited):
+        each is then applied at its first attempt, where concurrent attempts would each cost a
+        read and an update per change that lands before them. Other gateways' changes still
+        meet at the compare-and-set."""
+        lock = self._turns.setdefault(instance_id, asyncio.Lock())
+        self._queued[instance_id] = self._queued.get(instance_id, 0) + 1
+        try:
+            waited = lock.locked()
+            async with lock:
+                yield waited
+        finally:
+            self._queued[instance_id] -= 1
+            if not self._queued[instance_id]:
+                del self._queued[instance_id], self._turns[instance_id]
 
     async def _record_outbox(self, instance: Document) -> bool:
         """Record the events in the instance's outbox, oldest first. A failure is logged and
