@@ -4,6 +4,8 @@
 VENV ?= .venv
 PYTHON ?= python3
 HOST ?= 127.0.0.1
+# Two test workers a core: much of a test's time is spent waiting on sockets and servers.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
 PORT ?= 8000
 
 # Serving installs the package alone; the tests add their tools. Each stamp is renewed when
@@ -43,7 +45,7 @@ serve: $(SERVE_INSTALLED)
 test: $(TEST_INSTALLED) $(AUDIT_INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest -n auto
+	$(VENV)/bin/pytest -n $(TEST_WORKERS)
 
 # A long fuzz campaign, which `make test` does not run: 20,000 generated requests, valid, broken
 # and hostile, on the embedded store.

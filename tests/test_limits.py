@@ -1,6 +1,10 @@
 """The limits on one request, each set by a setting with a default: query depth, aliases,
 tokens, page size, the length of input lists, introspection; and the bounded caches of parsed
-and validated queries."""
+and validated queries.
+
+A request that could stall the gateway is measured in the CPU time of the thread that serves it
+(the test's own: the app runs in process), which is what it takes from every other request,
+however busy the machine is with other work."""
 
 import time
 from typing import Any
@@ -48,9 +52,9 @@ async def test_a_million_values_in_one_list_are_refused_before_any_work(gateway_
     # The body limit would refuse this body first; raised here, the list itself is what is measured.
     values = [f"ttd/app-{i}" for i in range(1_000_000)]
     async with gateway_with([make_instance()], max_body_bytes=100_000_000) as gw:
-        started = time.perf_counter()
+        started = time.thread_time()
         body = await gw.query(COUNT, {"f": {"appId": {"in": values}}})
-        elapsed = time.perf_counter() - started
+        elapsed = time.thread_time() - started
     error = error_of(body)
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert error["message"] == "`$f.appId.in` holds 1000000 values; at most 1000 are accepted in one list"
@@ -232,9 +236,9 @@ async def test_a_chain_of_fragments_doubling_at_each_level_is_refused_within_a_s
 ):
     query = f"{operation} {fragment_chain(40, on, leaf)}"
     async with gateway_with([make_instance()]) as gw:
-        started = time.perf_counter()
+        started = time.thread_time()
         body = await gw.query(query)
-        elapsed = time.perf_counter() - started
+        elapsed = time.thread_time() - started
     error = error_of(body)
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     fields = 2**40 + fields_around
@@ -292,8 +296,8 @@ async def test_many_fields_of_one_name_are_refused_within_a_second(gateway_with)
     # Within every limit, but graphql-core compares these fields in pairs: 3 s before its budget was cut.
     query = "{ " + "instances { totalCount } " * 990 + "}"
     async with gateway_with() as gw:
-        started = time.perf_counter()
+        started = time.thread_time()
         body = await gw.query(query)
-        elapsed = time.perf_counter() - started
+        elapsed = time.thread_time() - started
     assert error_of(body)["extensions"]["code"] == "BAD_USER_INPUT"
     assert elapsed < 1, elapsed
