@@ -77,7 +77,14 @@ async def test_rest_parameters_past_the_bound_are_a_400(gateway_with):
 )
 def test_a_query_the_database_refuses_as_invalid_is_bad_user_input(code, name):
     refusal = OperationFailure("Regular expression is too long", code, {"errmsg": "too long", "codeName": name})
-    with pytest.raises(BadUserInput, match="too long"), driver_errors():
+    with pytest.raises(BadUserInput, match="too long"), driver_errors(callers_filter=True):
+        raise refusal
+
+
+def test_a_command_of_the_gateway_s_own_the_database_refuses_stays_internal():
+    # an update of the gateway's that the server cannot parse is a bug to log, not the caller's
+    refusal = OperationFailure("'$set' is empty", 9, {"errmsg": "'$set' is empty", "codeName": "FailedToParse"})
+    with pytest.raises(OperationFailure), driver_errors():
         raise refusal
 
 
@@ -101,3 +108,8 @@ async def test_a_read_the_server_refuses_is_bad_user_input(gateway_with, store: 
             finally:
                 client.admin.command({"configureFailPoint": "failCommand", "mode": "off"})
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+
+
+def test_the_refusal_names_the_field_and_the_operator():
+    with pytest.raises(BadUserInput, match=r"`appId\.startsWith` takes text of at most"):
+        compile_instance_filter({"and": [{"org": {"eq": "ttd"}}, {"appId": {"startsWith": TOO_LONG}}]})

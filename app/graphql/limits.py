@@ -122,6 +122,8 @@ def _fragment_sizes(document: DocumentNode) -> dict[str, _Size]:
     }
     sizes: dict[str, _Size] = {}
     for root in own:
+        if root in sizes:  # measured already, as a fragment that another spreads
+            continue
         # Depth first, a fragment once those it spreads are measured; not recursive, as a chain
         # of fragments may be longer than Python's recursion limit.
         path = [(root, iter(own[root][1]))]

@@ -160,18 +160,18 @@ class Database:
         sort: list[tuple[str, int]],
         limit: int,
     ) -> AsyncIterator[Iterable[dict[str, Any]]]:
-        """The documents of a find, batch by batch as the server sends them. From MongoDB each
+        """The documents of a find of a caller's filter, batch by batch as the server sends them. From MongoDB each
         batch stays BSON until its documents are taken one by one, so a reader that keeps what
         it makes of each document, and not the document, never holds a whole page decoded."""
         if self.embedded:  # mongomock has no raw batches, and holds every document anyway
-            with driver_errors():
+            with driver_errors(callers_filter=True):
                 documents = await to_list(collection.find(query, projection).sort(sort).limit(limit))
             yield documents
             return
         cursor = collection.find_raw_batches(query, projection, sort=sort, limit=limit, batch_size=RAW_BATCH_SIZE)
         try:
             while True:
-                with driver_errors():
+                with driver_errors(callers_filter=True):
                     try:
                         batch = await anext(cursor)
                     except StopAsyncIteration:
@@ -275,11 +275,12 @@ def preparation_timeout() -> contextlib.AbstractContextManager[None]:
 
 
 @contextlib.contextmanager
-def driver_errors() -> Iterator[None]:
+def driver_errors(*, callers_filter: bool = False) -> Iterator[None]:
     """The boundary of every database call. An unreachable database, or one that does not
-    answer in time, is SERVICE_UNAVAILABLE; a query the database refuses as invalid is
-    BAD_USER_INPUT; other driver errors stay internal and are masked at the edge. Within a
-    request, the call is timed (see DatabaseCalls)."""
+    answer in time, is SERVICE_UNAVAILABLE; a read of a caller's filter (`callers_filter`) that
+    the database refuses as invalid is BAD_USER_INPUT; other driver errors, the gateway's own
+    commands refused included, stay internal and are masked at the edge. Within a request, the
+    call is timed (see DatabaseCalls)."""
     calls = current_calls.get()
     if calls is not None and calls.unavailable is not None:
         raise ServiceUnavailable(calls.unavailable)
@@ -287,7 +288,7 @@ def driver_errors() -> Iterator[None]:
     try:
         yield
     except PyMongoError as error:
-        if _refused_as_invalid(error):
+        if callers_filter and _refused_as_invalid(error):
             reason = (error.details or {}).get("errmsg") or error.code
             raise BadUserInput(f"the database refused the filter ({reason}); change it and ask again") from error
         unavailability = _unavailability(error)

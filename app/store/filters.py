@@ -56,7 +56,7 @@ def _value_conditions(path: str, ops: Mapping[str, Any]) -> Clauses:
     for op, value in ops.items():
         if value is None:
             continue
-        _bounded(op, value)
+        _bounded(f"{path}.{op}", value)
         if op == "eq":
             clauses.append({path: value})
         elif op in _COMPARISONS:

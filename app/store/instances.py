@@ -133,7 +133,7 @@ class InstanceStore:
         return PageStream(batches, first, cursor_of)
 
     async def count(self, *, instance_filter: Mapping[str, Any] | None, restriction: Mapping[str, Any] | None) -> int:
-        with driver_errors():
+        with driver_errors(callers_filter=True):
             return await self._instances.count_documents(compile_read_query(instance_filter, restriction))
 
     async def get(
