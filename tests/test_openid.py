@@ -17,7 +17,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from tests.factories import make_instance
+from tests.live_server import live_gateway
 from tests.rest import STORAGE, call
+from tests.websocket_client import graphql_socket
 
 ISSUER = "https://platform.test.altinn.cloud/authentication/api/v1/openid/"
 COUNT = "{ instances { totalCount } }"
@@ -177,3 +179,18 @@ async def test_the_gateway_starts_while_the_provider_is_down_and_answers_503_unt
         assert (rest.status_code, rest.json()["code"]) == (503, "SERVICE_UNAVAILABLE")
         provider.down = False
         assert (await graphql(gw, provider.token("key-1")))[0] == 200
+
+
+async def test_over_websocket_a_token_waits_for_the_provider_too(provider):
+    provider.down = True
+    with live_gateway(**openid(provider, openid_refetch_interval_s=1e-6)) as gateway:
+        async with graphql_socket(gateway.ws_url) as socket:
+            await socket.init_without_answer(provider.token("key-1"))
+            code, reason = await socket.closed()
+            assert (code, reason) == (
+                1013,
+                "Try again later: the OpenID provider's signing keys cannot be fetched now: try again shortly",
+            )
+        provider.down = False
+        async with graphql_socket(gateway.ws_url) as socket:
+            assert await socket.init(provider.token("key-1")) == {"type": "connection_ack"}
