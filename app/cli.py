@@ -242,20 +242,27 @@ def _export_openapi(args: argparse.Namespace, settings: Settings) -> int:
 
 def _token_refusal(args: argparse.Namespace, settings: Settings) -> str | None:
     """What is wrong with the options or the secret, named as the user gives them."""
-    from app.authorization.identity import MIN_HS256_SECRET_BYTES
+    from app.authorization.identity import MIN_HS256_SECRET_BYTES, is_uuid
 
     if not settings.jwt_secret and not settings.embedded:
         return "set GATEWAY_JWT_SECRET to mint tokens for this gateway"
     if settings.jwt_secret and len(settings.jwt_secret.encode()) < MIN_HS256_SECRET_BYTES:
         return f"GATEWAY_JWT_SECRET is too short to sign tokens: it needs at least {MIN_HS256_SECRET_BYTES} bytes"
-    if (args.org is None) == (args.user is None):
-        return "give --org ORG (a service owner) or --user ID --party ID (an end user)"
+    if sum(who is not None for who in (args.org, args.user, args.system_user)) != 1:
+        return (
+            "give --org ORG (a service owner), --user ID --party ID (an end user) "
+            "or --system-user UUID --system-user-org ORGNO (a system user)"
+        )
     if args.user is not None and args.party is None:
         return "--user needs --party ID: the party the user acts for, usually their own"
-    if args.org is not None and args.party is not None:
-        return "--party goes with --user (an end user), not with --org"
-    if args.user is not None and args.org_number is not None:
-        return "--org-number goes with --org (a service owner), not with --user"
+    if args.user is None and args.party is not None:
+        return "--party goes with --user (an end user)"
+    if args.org is None and args.org_number is not None:
+        return "--org-number goes with --org (a service owner)"
+    if (args.system_user is None) != (args.system_user_org is None):
+        return "--system-user needs --system-user-org ORGNO (the organisation that owns it), and only it"
+    if args.system_user is not None and not is_uuid(args.system_user):
+        return f"--system-user must be the system user's id, a UUID, not {args.system_user!r}"
     return None
 
 
@@ -272,7 +279,11 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
         org_number=args.org_number,
         user_id=args.user,
         party_id=args.party,
-        scopes=args.scope.split() if args.scope else None,
+        system_user_id=args.system_user,
+        system_user_org_number=args.system_user_org,
+        scopes=args.scope.split() if args.scope is not None else None,
+        sync_adapter=args.sync_adapter,
+        scope_claim=args.scope_claim,
         auth_level=args.authlevel,
         ttl_seconds=args.ttl,
     )
@@ -437,18 +448,33 @@ def _parser() -> argparse.ArgumentParser:
         commands,
         "token",
         "mint a development token signed with GATEWAY_JWT_SECRET (embedded: the development secret)",
-        "Give --org for a service owner or --user and --party for an end user. In GraphiQL,\n"
-        'open Headers and add {"Authorization": "Bearer <token>"}.',
+        "Give --org for a service owner, --user and --party for an end user, or --system-user\n"
+        "and --system-user-org for a system user. In GraphiQL, open Headers and add\n"
+        '{"Authorization": "Bearer <token>"}.',
         "  instance-gateway token --org ttd --org-number 991825827\n"
-        "  instance-gateway token --user 1 --party 1 --authlevel 2",
+        "  instance-gateway token --user 1 --party 1 --authlevel 2\n"
+        "  instance-gateway token --system-user 5d1d5f2a-6c1e-4b8e-9f5e-0c6a2f3b7d10 --system-user-org 310000001\n"
+        "  instance-gateway token --org digdir --scope '' --sync-adapter",
     )
     token.add_argument("--org", help="mint it for a service owner: its short name, e.g. ttd")
     token.add_argument("--org-number", help="the service owner's organisation number, e.g. 991825827 (optional)")
     token.add_argument("--user", help="mint it for an end user: the user id, e.g. 1 (needs --party)")
     token.add_argument("--party", help="the party the end user acts for, usually their own, e.g. 1")
+    token.add_argument("--system-user", help="mint it for a system user: its id, a UUID (needs --system-user-org)")
+    token.add_argument("--system-user-org", help="the organisation number of the system user's owner")
     token.add_argument(
         "--scope",
-        help='space-separated scopes, e.g. "altinn:instances.read" (default: read and write for the caller\'s kind)',
+        help='space-separated scopes, e.g. "altinn:serviceowner/instances.read" (default: a service owner both '
+        "serviceowner scopes, an end user altinn:portal/enduser, a system user none)",
+    )
+    token.add_argument(
+        "--sync-adapter", action="store_true", help="add the sync adapter's scope, altinn:storage/instances.syncadapter"
+    )
+    token.add_argument(
+        "--scope-claim",
+        choices=["scope", "urn:altinn:scope"],
+        default="scope",
+        help="the claim the scopes go in (default: %(default)s; Altinn reads urn:altinn:scope first)",
     )
     token.add_argument(
         "--authlevel", type=_auth_level, default=3, help="the authentication level, 0-4 (default: %(default)s)"

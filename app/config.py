@@ -16,6 +16,14 @@ class Settings(BaseSettings):
     jwt_secret: str | None = None
     jwt_public_key_file: Path | None = None
     policy_dir: Path | None = None
+    # Or the keys of an OpenID provider (Altinn's platform): its configuration's issuer and jwks_uri.
+    openid_configuration_url: HttpUrl | None = None
+    # A token naming a key not held fetches the keys again, at most once in this many seconds;
+    # a fetch (the configuration and the key set) ends within the timeout.
+    openid_refetch_interval_s: float = Field(10, gt=0)
+    openid_timeout_s: float = Field(5, gt=0)
+    # When set, a token's `aud` must name it.
+    token_audience: str | None = None
     # Seconds a token's exp, nbf and iat may be off: the issuer's clock and the gateway's differ.
     token_leeway_s: float = Field(CLOCK_SKEW_LEEWAY_SECONDS, ge=0)
 

@@ -34,6 +34,11 @@ class Metrics:
         self.open_subscriptions = Gauge(
             "gateway_open_subscriptions", "GraphQL subscriptions open now", registry=self.registry
         )
+        self.key_fetch_failures = Counter(
+            "gateway_openid_key_fetch_failures",
+            "Fetches of the OpenID provider's configuration and keys that failed (the keys held stay in use)",
+            registry=self.registry,
+        )
         self.unrecorded_instances = Gauge(
             "gateway_unrecorded_audit_event_instances",
             "Instances whose applied changes' audit events this gateway could not record yet (it retries)",

@@ -69,17 +69,17 @@ def _serving(*args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
         process.communicate(timeout=30)
 
 
-def test_token_mints_a_verifiable_development_token():
+async def test_token_mints_a_verifiable_development_token():
     result = _run("token", "--user", "1", "--party", "1337", "--authlevel", "2")
     assert result.returncode == 0, result.stderr
-    caller = TokenVerifier(hs256_secret=DEVELOPMENT_SECRET).verify(result.stdout.strip())
+    caller = await TokenVerifier(hs256_secret=DEVELOPMENT_SECRET).verify(result.stdout.strip())
     assert (caller.user_id, caller.party_id, caller.auth_level) == ("1", "1337", 2)
 
 
-def test_token_uses_the_configured_secret():
+async def test_token_uses_the_configured_secret():
     secret = "a-configured-secret-of-at-least-32-bytes!"
     result = _run("token", "--org", "ttd", "--org-number", "991825827", env={"GATEWAY_JWT_SECRET": secret})
-    caller = TokenVerifier(hs256_secret=secret).verify(result.stdout.strip())
+    caller = await TokenVerifier(hs256_secret=secret).verify(result.stdout.strip())
     assert (caller.org, caller.org_number) == ("ttd", "991825827")
 
 

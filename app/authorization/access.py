@@ -3,6 +3,9 @@
 Reads: `read_restriction` is a filter (in the InstanceFilter language the store compiles)
 that every read is narrowed by, so pages are full and counts exact. Changes: `check` decides
 one action on one instance with the app's policy, and raises FORBIDDEN with the reason.
+Scopes count where Altinn Storage counts them: a service owner lists instances (and sees all
+of its own org's) with the read scope only; the sync adapter's scope lets its holder read
+everything and bypasses the policy for reading, writing and deleting, as in Altinn.
 """
 
 import logging
@@ -11,13 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.authorization.identity import (
-    END_USER_READ,
-    END_USER_WRITE,
-    SERVICE_OWNER_READ,
-    SERVICE_OWNER_WRITE,
-    Caller,
-)
+from app.authorization.identity import SERVICE_OWNER_READ, Caller
 from app.authorization.policy import (
     PermittedStates,
     PolicyError,
@@ -33,6 +30,8 @@ log = logging.getLogger("instance_gateway")
 
 Filter = dict[str, Any]
 OWN_PARTY_ROLE = "PRIV"
+# The policy actions Altinn lets the sync adapter's scope stand in for (StorageAccessHandler).
+SYNC_ADAPTER_ACTIONS = frozenset({"read", "write", "delete"})
 
 
 @dataclass(frozen=True)
@@ -41,21 +40,20 @@ class Access:
     roles_by_party: Mapping[str, frozenset[str]]  # the caller's roles per party, PRIV included
     policies: PolicyRepository
 
-    @property
-    def read_scope(self) -> str:
-        return SERVICE_OWNER_READ if self.caller.is_service_owner else END_USER_READ
-
-    @property
-    def write_scope(self) -> str:
-        return SERVICE_OWNER_WRITE if self.caller.is_service_owner else END_USER_WRITE
-
-    def require_scope(self, scope: str) -> None:
-        if not self.caller.has_scope(scope):
-            raise Forbidden(f"the token lacks the scope {scope}")
+    def check_listing(self) -> None:
+        """FORBIDDEN for a service owner who lists instances without the read scope (or the
+        sync adapter's); end users and system users list without any, as in Altinn."""
+        caller = self.caller
+        if caller.is_service_owner and not (caller.has_scope(SERVICE_OWNER_READ) or caller.is_sync_adapter):
+            raise Forbidden(f"a service owner lists instances only with the scope {SERVICE_OWNER_READ}")
 
     def read_restriction(self, now: datetime) -> Filter:
         """The instances this caller may read, as a filter."""
+        if self.caller.is_sync_adapter:
+            return {}
         if self.caller.is_service_owner:
+            if not self.caller.has_scope(SERVICE_OWNER_READ):
+                return {"or": self._permitted_apps("read", frozenset())}
             alternatives = [{"org": {"eq": self.caller.org}}]
             alternatives += self._permitted_apps("read", frozenset(), exclude_org=self.caller.org)
             return {"or": alternatives}
@@ -72,14 +70,14 @@ class Access:
     def element_filter(self, element_filter: Mapping[str, Any] | None) -> Filter | None:
         """A data element condition narrowed to the elements this caller may see: end users
         never see hard-deleted data elements."""
-        if self.caller.is_service_owner:
+        if _sees_deleted_elements(self.caller):
             return dict(element_filter) if element_filter else None
         return {**(element_filter or {}), "isHardDeleted": False}
 
     def instance_filter(self, instance_filter: Mapping[str, Any] | None) -> Filter | None:
         """The caller's instance filter with every data element condition narrowed, however
         deeply nested, so a hidden data element can never make an instance match."""
-        if instance_filter is None or self.caller.is_service_owner:
+        if instance_filter is None or _sees_deleted_elements(self.caller):
             return dict(instance_filter) if instance_filter else None
         narrowed = dict(instance_filter)
         if narrowed.get("data") is not None:
@@ -94,6 +92,8 @@ class Access:
     def check(self, action: str, instance: Mapping[str, Any], *, doing: str | None = None) -> None:
         """Raise FORBIDDEN unless the app's policy permits `action` on this instance; `doing`
         names what the caller asked for where the policy's action is another (a restore needs `delete`)."""
+        if self.caller.is_sync_adapter and action in SYNC_ADAPTER_ACTIONS:
+            return
         app_id = str(instance.get("appId", ""))
         try:
             policy = self.policies.policy(app_id)
@@ -122,7 +122,8 @@ class Access:
     def _who(self) -> str:
         if self.caller.is_service_owner:
             return f"service owner {self.caller.org}"
-        return f"user {self.caller.user_id} (auth level {self.caller.auth_level})"
+        who = f"user {self.caller.user_id}" if self.caller.user_id else f"system user {self.caller.system_user_id}"
+        return f"{who} (auth level {self.caller.auth_level})"
 
     def _permitted_apps(self, action: str, roles: frozenset[str], exclude_org: str | None = None) -> list[Filter]:
         subject = Subject(org=self.caller.org, role_codes=roles, auth_level=self.caller.auth_level)
@@ -156,7 +157,13 @@ def instance_view(caller: Caller) -> tuple[str | None, ...]:
     elements (Access.element_filter). Callers with the same view are shown any instance alike,
     which lets one execution of a subscription event serve them all; a field that shows
     callers more or less must be decided here too (tests/test_subscriptions.py checks)."""
-    return ("service owner", caller.org) if caller.is_service_owner else ("end user",)
+    if caller.is_service_owner:
+        return ("service owner", caller.org)
+    return ("sync adapter",) if caller.is_sync_adapter else ("end user",)
+
+
+def _sees_deleted_elements(caller: Caller) -> bool:
+    return caller.is_service_owner or caller.is_sync_adapter
 
 
 def resource_state(org: str, app: str, instance: Mapping[str, Any]) -> ResourceState:

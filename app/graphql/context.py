@@ -55,21 +55,25 @@ class Context:
     async def access(self) -> Access:
         if self._access is None:
             roles: dict[str, frozenset[str]] = {}
-            if not self.caller.is_service_owner and self.caller.user_id:
-                roles = await self.party_roles.roles_of(self.caller.user_id)
+            if self.caller.role_holder:
+                roles = await self.party_roles.roles_of(self.caller.role_holder)
             if self.caller.party_id:
                 roles[self.caller.party_id] = roles.get(self.caller.party_id, frozenset()) | {OWN_PARTY_ROLE}
             self._access = Access(caller=self.caller, roles_by_party=roles, policies=self.policies)
         return self._access
 
     async def read_restriction(self) -> dict[str, Any]:
-        """The filter every read is narrowed by; FORBIDDEN without the read scope."""
-        access = await self.access()
-        access.require_scope(access.read_scope)
+        """The filter every read is narrowed by."""
         if self._read_restriction is None:
             # Pages, counts and nested fields of one request share it: decide it once.
-            self._read_restriction = access.read_restriction(self.now)
+            self._read_restriction = (await self.access()).read_restriction(self.now)
         return self._read_restriction
+
+    async def list_restriction(self) -> dict[str, Any]:
+        """The filter a list of instances is narrowed by; FORBIDDEN for a service owner
+        without the read scope."""
+        (await self.access()).check_listing()
+        return await self.read_restriction()
 
     async def actions(self) -> InstanceActions:
         return InstanceActions(await self.access(), self.store, self.changes, self.now)

@@ -65,7 +65,7 @@ async def _page_read(
         return instance_filter, None
     return instance_filter, {
         "instance_filter": instance_filter,
-        "restriction": await context.read_restriction(),
+        "restriction": await context.list_restriction(),
         "order": [SortKey(o.field.value, descending=o.direction is SortDirection.DESC) for o in order_by or []],
         "first": first,
         "after": after or None,
@@ -74,7 +74,7 @@ async def _page_read(
 
 
 async def count_instances(context: Context, instance_filter: Mapping[str, Any] | None) -> int:
-    return await context.store.count(instance_filter=instance_filter, restriction=await context.read_restriction())
+    return await context.store.count(instance_filter=instance_filter, restriction=await context.list_restriction())
 
 
 async def read_instance(context: Context, selections: Sequence[Selection], *, id: strawberry.ID) -> Document | None:

@@ -78,7 +78,7 @@ class Subscription:
         # Set by the WebSocket edge, the only one that subscribes (HTTP refuses subscriptions).
         assert live is not None and on_overflow is not None
         access = await context.access()
-        access.require_scope(access.read_scope)
+        access.check_listing()
         instance_filter = access.instance_filter(plain_data(filter))
         check_instance_filter(instance_filter)
         await live.ready()

@@ -60,9 +60,9 @@ class Services:
     live: ChangeHub
     stopping: asyncio.Event = field(default_factory=asyncio.Event)  # the gateway is stopping
 
-    def context_for(self, request: Request) -> Context:
+    async def context_for(self, request: Request) -> Context:
         """The context of one request: UNAUTHENTICATED without a valid token."""
-        return self.context_for_caller(authenticate(request, self.verifier), request.state.request_record)
+        return self.context_for_caller(await authenticate(request, self.verifier), request.state.request_record)
 
     def context_for_caller(self, caller: Caller, record: RequestRecord, **live: Any) -> Context:
         """The context of one operation of this caller; `live` for those over a WebSocket."""
@@ -149,7 +149,8 @@ async def prepare_database(services: Services, seed: Seeder | None) -> None:
 def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
     """The gateway for these settings; `seed` fills the store once it is open. Raises
     ConfigurationError or PolicyError at once for settings it cannot run with."""
-    verifier = token_verifier(settings)
+    metrics = Metrics()
+    verifier = token_verifier(settings, metrics.key_fetch_failures.inc)
     policies = load_policies(settings)
 
     @contextlib.asynccontextmanager
@@ -179,7 +180,6 @@ def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
             await services.database.close()
             log.info("stopped: the database client is closed")
 
-    metrics = Metrics()
     schema = build_schema(settings)
     graphql: Any = GraphQLView(schema, settings)
     app = Starlette(

@@ -111,6 +111,8 @@ class GraphQLView(GraphQL[Context, None]):
         except GatewayError as error:
             if error.code == "UNAUTHENTICATED":
                 return error_response(401, error.message, error.code, media_type=media_type, headers=BEARER)
+            if error.code == "SERVICE_UNAVAILABLE":  # the token's keys cannot be had now
+                return error_response(503, error.message, error.code, media_type=media_type)
             return error_response(400, error.message, error.code, media_type=media_type)
 
     def encode_json(self, data: object) -> str | bytes:
@@ -162,4 +164,4 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any) -> Context | None:
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
             return None  # the GraphiQL page itself is open; its queries need a token
-        return request.app.state.services.context_for(request)
+        return await request.app.state.services.context_for(request)

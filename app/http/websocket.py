@@ -23,7 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.http import process_result
 from strawberry.types.execution import PreExecutionError
 
-from app.authorization.identity import Caller, InvalidToken, bearer_token
+from app.authorization.identity import Caller, InvalidToken, KeysUnavailable, bearer_token
 from app.config import Settings
 from app.graphql.compiled.encoded import dumps
 from app.graphql.errors import INTERNAL_MESSAGE
@@ -184,22 +184,25 @@ class _Connection:
             await self.close(TOO_MANY_INITS, "Too many initialisation requests")
             return
         try:
-            self.caller, expires = self._authenticate(payload)
+            self.caller, expires = await self._authenticate(payload)
         except InvalidToken as error:
             await self.close(UNAUTHORIZED, f"Unauthorized: {error}")
+            return
+        except KeysUnavailable as error:
+            await self.close(TRY_AGAIN_LATER, f"Try again later: {error}")
             return
         await self.send({"type": "connection_ack"})
         self.timers.append(asyncio.create_task(self._keep_alive()))
         self.timers.append(asyncio.create_task(self._close_at(expires)))
 
-    def _authenticate(self, payload: Any) -> tuple[Caller, int]:
+    async def _authenticate(self, payload: Any) -> tuple[Caller, int]:
         header = _authorization_in(payload)
         if header is not None and not isinstance(header, str):
             raise InvalidToken("the connection_init payload's Authorization must be a string")
         token = bearer_token(header if header is not None else self.websocket.headers.get("authorization"))
         if token is None:
             raise InvalidToken('no token: send {"Authorization": "Bearer <JWT>"} as the connection_init payload')
-        return self.services.verifier.verify_with_expiry(token)
+        return await self.services.verifier.verify_with_expiry(token)
 
     async def _subscribe(self, message: dict[str, Any]) -> None:
         if self.caller is None:

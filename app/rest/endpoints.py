@@ -34,7 +34,7 @@ async def query_instances(call: Call) -> Answer:
     try:
         page = await context.store.find_page(
             instance_filter=access.instance_filter(query.instance_filter),
-            restriction=await context.read_restriction(),
+            restriction=await context.list_restriction(),
             order=[query.order],
             first=query.size,
             after=query.continuation_token,

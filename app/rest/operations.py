@@ -75,7 +75,7 @@ async def respond(operation: Operation, request: Request) -> Response:
     record.operation_type = "query" if operation.method == "GET" else "mutation"
     record.operation_name = operation.operation_id
     try:
-        context = request.app.state.services.context_for(request)
+        context = await request.app.state.services.context_for(request)
         query = read_query(request.query_params.multi_items(), operation.query)
         return json_answer(await operation.handler(Call(request, context, query)))
     except GatewayError as error:
