@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
+# MongoDB stores no document nested deeper; deeper ones would also exhaust the recursion of
+# those who copy or encode them before it could say so.
+MAX_NESTING = 100
 
 _DECODER = json.JSONDecoder()
 # What follows a string's closing quote in JSON, on the same line.
@@ -50,6 +53,21 @@ def _too_deep_is_undecodable(text: str, offset: int) -> Iterator[None]:
 def _decoded(text: str) -> Any:
     with _too_deep_is_undecodable(text, _skip_space(text, 0)):
         return json.loads(text)
+
+
+def _nested_too_deeply(document: Any) -> bool:
+    """Whether objects and arrays nest more than MAX_NESTING levels, the document the first."""
+    level = [document] if isinstance(document, dict | list) else []
+    for _ in range(MAX_NESTING):
+        if not level:
+            return False
+        level = [
+            inner
+            for outer in level
+            for inner in (outer.values() if isinstance(outer, dict) else outer)
+            if isinstance(inner, dict | list)
+        ]
+    return bool(level)
 
 
 def _split_lines(text: str) -> list[str]:
@@ -185,9 +203,14 @@ def read_documents(paths: Iterable[str | Path]) -> Iterator[Located]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            for file in sorted(path.rglob("*.json")):
-                yield from _read_file(file)
+            files = sorted(path.rglob("*.json"))
         elif path.is_file():
-            yield from _read_file(path)
+            files = [path]
         else:
             yield Located(str(path), error="no such file or folder")
+            continue
+        for file in files:
+            for located in _read_file(file):
+                if located.error is None and _nested_too_deeply(located.document):
+                    located = Located(located.source, error=f"nested more than {MAX_NESTING} levels deep")
+                yield located

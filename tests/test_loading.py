@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.loading import read_documents
+from app.loading import MAX_NESTING, read_documents
 from tests.factories import make_instance
 
 
@@ -199,3 +199,18 @@ def test_a_large_pretty_printed_array_is_read_in_linear_time(tmp_path):
     assert errors == {}
     assert list(documents)[-1] == 2 + (len(elements) - 1) * lines_per_element
     assert elapsed < 5, f"{elapsed:.1f} s of CPU time"
+
+
+@pytest.mark.parametrize("levels", [MAX_NESTING, MAX_NESTING + 1, 600])
+def test_a_document_nested_deeper_than_mongodb_stores_is_an_error_of_its_own(tmp_path, levels):
+    # 600 levels the parser reads, but copying or encoding the document would exhaust the recursion.
+    deep = {"n": 2, "deep": json.loads("[" * (levels - 1) + "]" * (levels - 1))}
+    path = tmp_path / "instances.ndjson"
+    path.write_text(_lines({"n": 1}, deep, {"n": 3}))
+
+    documents, errors = _read(path)
+
+    if levels <= MAX_NESTING:
+        assert (documents, errors) == ({1: {"n": 1}, 2: deep, 3: {"n": 3}}, {})
+    else:
+        assert (documents, errors) == ({1: {"n": 1}, 3: {"n": 3}}, {2: f"nested more than {MAX_NESTING} levels deep"})
