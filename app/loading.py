@@ -154,6 +154,24 @@ def _ndjson(text: str, path: Path) -> Iterator[Located]:
                 yield Located(f"{path}:{number}", error=error.msg)
 
 
+def _one_after_another(text: str, path: Path, start: int) -> Iterator[Located]:
+    """JSON values one after another, as pretty-printed documents concatenated are. After a
+    broken one, reading goes on at the next line that opens an object at its first character:
+    a pretty-printed document indents its nested objects, so that line starts the next one."""
+    lines = _LineNumbers(text)
+    offset = start
+    while offset < len(text):
+        try:
+            with _too_deep_is_undecodable(text, offset):
+                document, end = _DECODER.raw_decode(text, offset)
+            yield Located(f"{path}:{lines.of(offset)}", document)
+        except json.JSONDecodeError as error:
+            yield Located(f"{path}:{lines.of(error.pos)}", error=error.msg)
+            next_object = text.find("\n{", offset)
+            end = len(text) if next_object < 0 else next_object + 1
+        offset = _skip_space(text, end)
+
+
 def _is_object(line: str) -> bool:
     try:
         return isinstance(_decoded(line), dict)
@@ -163,7 +181,7 @@ def _is_object(line: str) -> bool:
 
 def _looks_like_ndjson(text: str) -> bool:
     """A file that is not one JSON document, whatever its name, is NDJSON when a line is a whole
-    object from its first character; otherwise it is one broken document, reported as one. (A
+    object from its first character; otherwise it holds pretty-printed documents, one or more. (A
     pretty-printed document indents its nested objects, so none of its lines is one.)"""
     return any(line.startswith("{") and _is_object(line) for line in _split_lines(text))
 
@@ -184,11 +202,11 @@ def _read_file(path: Path) -> Iterator[Located]:
         return
     try:
         document = _decoded(text)
-    except json.JSONDecodeError as error:
+    except json.JSONDecodeError:
         if named_ndjson or _looks_like_ndjson(text):
             yield from _ndjson(text, path)
         else:
-            yield Located(f"{path}:{_LineNumbers(text).of(error.pos)}", error=error.msg)
+            yield from _one_after_another(text, path, start)
         return
     if named_ndjson and isinstance(document, list):
         # One JSON array, named as NDJSON: its elements, each at its own line.

@@ -214,3 +214,24 @@ def test_a_document_nested_deeper_than_mongodb_stores_is_an_error_of_its_own(tmp
         assert (documents, errors) == ({1: {"n": 1}, 2: deep, 3: {"n": 3}}, {})
     else:
         assert (documents, errors) == ({1: {"n": 1}, 3: {"n": 3}}, {2: f"nested more than {MAX_NESTING} levels deep"})
+
+
+def test_pretty_printed_documents_one_after_another_are_each_read(tmp_path):
+    documents = [{"n": n, "owner": {"partyId": "1"}, "data": [{"id": "a"}]} for n in range(3)]
+    texts = [json.dumps(d, indent=2) for d in documents]
+    texts[1] = texts[1].replace('"partyId"', "partyId")
+    path = tmp_path / "instances.json"
+    path.write_text("\n".join(texts) + "\n")
+    first_lines = [1 + sum(t.count("\n") + 1 for t in texts[:i]) for i in range(3)]
+
+    read, errors = _read(path)
+
+    assert read == {first_lines[0]: documents[0], first_lines[2]: documents[2]}
+    assert list(errors) == [first_lines[1] + texts[1].splitlines().index('    partyId: "1"')]
+
+
+def test_a_document_followed_by_text_that_is_none_is_read(tmp_path):
+    path = tmp_path / "instance.json"
+    path.write_text('{"n": 1} oops\n')
+
+    assert _read(path) == ({1: {"n": 1}}, {1: "Expecting value"})
