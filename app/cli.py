@@ -33,6 +33,16 @@ def _print_errors(batch: Batch, what: str) -> None:
         print(f"{len(batch.errors)} {what} not loaded", file=sys.stderr)
 
 
+def _unusable_url(settings: Settings) -> bool:
+    """Whether GATEWAY_MONGODB_URL is set but no URL the driver can use; if so, it says why."""
+    from app.store.urls import url_problem
+
+    problem = url_problem(settings.mongodb_url) if settings.mongodb_url else None
+    if problem is not None:
+        print(f"error: GATEWAY_MONGODB_URL is not a usable MongoDB URL: {problem}", file=sys.stderr)
+    return problem is not None
+
+
 class _DatabaseFailed(Exception):
     """The configured MongoDB failed; the message names it and the cause."""
 
@@ -73,6 +83,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             "with GATEWAY_MONGODB_URL set, use `instance-gateway import`",
             file=sys.stderr,
         )
+        return 2
+    if _unusable_url(settings):
         return 2
     if uses_development_secret(settings) and not is_loopback(args.host) and not args.allow_dev_secret_on_network:
         print(
@@ -155,6 +167,8 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    if _unusable_url(settings):
+        return 2
     instances, roles = read_instances(args.paths), read_party_roles(args.roles)
     _print_errors(instances, "documents")
     _print_errors(roles, "role grants")
@@ -186,6 +200,8 @@ def _purge(args: argparse.Namespace, settings: Settings) -> int:
             "(the embedded store keeps nothing past its process anyway)",
             file=sys.stderr,
         )
+        return 2
+    if _unusable_url(settings):
         return 2
 
     async def run(database: "Database") -> tuple[int, int, int]:
@@ -386,7 +402,7 @@ def _parser() -> argparse.ArgumentParser:
         "it inserted, updated and left unchanged. Invalid documents, and text that is no JSON,\n"
         "are reported with file and line and not written; every valid one is written.\n\n"
         "Exit status: 0 all written, 1 some documents invalid (the valid ones are written),\n"
-        "2 nothing to import or no GATEWAY_MONGODB_URL, 3 the database is unreachable.",
+        "2 nothing to import or no usable GATEWAY_MONGODB_URL, 3 the database is unreachable.",
         "  export GATEWAY_MONGODB_URL=mongodb://localhost:27017\n"
         "  instance-gateway import app/demo/instances.json --roles app/demo/party-roles.json\n"
         "  instance-gateway import --roles app/demo/party-roles.json",
@@ -413,7 +429,7 @@ def _parser() -> argparse.ArgumentParser:
         "interrupted run left. Run it as often as you like, e.g. daily.\n\n"
         "The ids of the instances purged (or, with --dry-run, to be purged) go to standard\n"
         "output, one a line; progress and the summary to standard error.\n\n"
-        "Exit status: 0 done, 2 no GATEWAY_MONGODB_URL, 3 the database is unreachable.",
+        "Exit status: 0 done, 2 no usable GATEWAY_MONGODB_URL, 3 the database is unreachable.",
         "  export GATEWAY_MONGODB_URL=mongodb://localhost:27017\n"
         "  instance-gateway purge --dry-run\n"
         "  instance-gateway purge > purged-$(date +%F).txt",

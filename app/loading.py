@@ -2,6 +2,8 @@
 files. Every document comes with where it was found, and so does every piece of text that is
 no document: one that cannot be read costs itself alone, never the documents after it."""
 
+import bisect
+import contextlib
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -10,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
+# MongoDB stores no document nested deeper; deeper ones would also exhaust the recursion of
+# those who copy or encode them before it could say so.
+MAX_NESTING = 100
 
 _DECODER = json.JSONDecoder()
 # What follows a string's closing quote in JSON, on the same line.
@@ -23,9 +28,52 @@ class Located:
     error: str | None = None  # why the text here is no document; `document` is then None
 
 
-def _line_of(text: str, offset: int) -> int:
-    # An error at the end of the text is on its last line, not after the newline that ends it.
-    return text.count("\n", 0, min(offset, len(text) - 1)) + 1
+class _LineNumbers:
+    """The line of any offset in a text, found in the text's newlines, which are listed once:
+    counting them from the start for each element made reading a large array quadratic."""
+
+    def __init__(self, text: str) -> None:
+        self._last = len(text) - 1
+        self._newlines = [match.start() for match in re.finditer("\n", text)]
+
+    def of(self, offset: int) -> int:
+        # An error at the end of the text is on its last line, not after the newline that ends it.
+        return bisect.bisect_left(self._newlines, min(offset, self._last)) + 1
+
+
+@contextlib.contextmanager
+def _too_deep_is_undecodable(text: str, offset: int) -> Iterator[None]:
+    """A value nested deeper than the parser can recurse is an error of the value at `offset`."""
+    try:
+        yield
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text, offset) from None
+
+
+def _decoded(text: str) -> Any:
+    with _too_deep_is_undecodable(text, _skip_space(text, 0)):
+        return json.loads(text)
+
+
+def _nested_too_deeply(document: Any) -> bool:
+    """Whether objects and arrays nest more than MAX_NESTING levels, the document the first."""
+    level = [document] if isinstance(document, dict | list) else []
+    for _ in range(MAX_NESTING):
+        if not level:
+            return False
+        level = [
+            inner
+            for outer in level
+            for inner in (outer.values() if isinstance(outer, dict) else outer)
+            if isinstance(inner, dict | list)
+        ]
+    return bool(level)
+
+
+def _split_lines(text: str) -> list[str]:
+    # At newlines alone: JSON strings may hold U+2028, U+2029 and U+0085 unescaped, which
+    # str.splitlines() also ends lines at, and editors start no line at a lone carriage return.
+    return text.split("\n")
 
 
 def _skip_space(text: str, offset: int) -> int:
@@ -64,8 +112,10 @@ def _element_end(text: str, offset: int) -> int:
 
 
 def _json_array(text: str, path: Path, start: int) -> Iterator[Located]:
+    lines = _LineNumbers(text)
+
     def at(offset: int) -> str:
-        return f"{path}:{_line_of(text, offset)}"
+        return f"{path}:{lines.of(offset)}"
 
     offset, separator_missing = start + 1, False
     while True:
@@ -79,7 +129,8 @@ def _json_array(text: str, path: Path, start: int) -> Iterator[Located]:
                 yield Located(at(end), error="text after the array's closing ']'")
             return
         try:
-            document, end = _DECODER.raw_decode(text, offset)
+            with _too_deep_is_undecodable(text, offset):
+                document, end = _DECODER.raw_decode(text, offset)
             yield Located(at(offset), document)
         except json.JSONDecodeError as error:
             if not separator_missing:  # else that error already points here
@@ -95,50 +146,73 @@ def _json_array(text: str, path: Path, start: int) -> Iterator[Located]:
 
 
 def _ndjson(text: str, path: Path) -> Iterator[Located]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_split_lines(text), start=1):
         if line.strip():
             try:
-                yield Located(f"{path}:{number}", json.loads(line))
+                yield Located(f"{path}:{number}", _decoded(line))
             except json.JSONDecodeError as error:
                 yield Located(f"{path}:{number}", error=error.msg)
 
 
+def _one_after_another(text: str, path: Path, start: int) -> Iterator[Located]:
+    """JSON values one after another, as pretty-printed documents concatenated are. After a
+    broken one, reading goes on at the next line that opens an object at its first character:
+    a pretty-printed document indents its nested objects, so that line starts the next one."""
+    lines = _LineNumbers(text)
+    offset = start
+    while offset < len(text):
+        try:
+            with _too_deep_is_undecodable(text, offset):
+                document, end = _DECODER.raw_decode(text, offset)
+            yield Located(f"{path}:{lines.of(offset)}", document)
+        except json.JSONDecodeError as error:
+            yield Located(f"{path}:{lines.of(error.pos)}", error=error.msg)
+            next_object = text.find("\n{", offset)
+            end = len(text) if next_object < 0 else next_object + 1
+        offset = _skip_space(text, end)
+
+
 def _is_object(line: str) -> bool:
     try:
-        return isinstance(json.loads(line), dict)
+        return isinstance(_decoded(line), dict)
     except json.JSONDecodeError:
         return False
 
 
-def _looks_like_ndjson(path: Path, text: str) -> bool:
-    """A file that is not one JSON document is NDJSON when its name says so or a line is a whole
-    object from its first character; otherwise it is one broken document, reported as one. (A
+def _looks_like_ndjson(text: str) -> bool:
+    """A file that is not one JSON document, whatever its name, is NDJSON when a line is a whole
+    object from its first character; otherwise it holds pretty-printed documents, one or more. (A
     pretty-printed document indents its nested objects, so none of its lines is one.)"""
-    suffix = path.suffix.lower() in NDJSON_SUFFIXES
-    return suffix or any(line.startswith("{") and _is_object(line) for line in text.splitlines())
+    return any(line.startswith("{") and _is_object(line) for line in _split_lines(text))
 
 
 def _read_file(path: Path) -> Iterator[Located]:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        # Not read_text(): its universal newlines would end lines at a lone carriage return too.
+        text = path.read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         yield Located(str(path), error=str(error))
         return
     start = _skip_space(text, 0)
     if start == len(text):
         return  # an empty file holds no documents
-    if text.startswith("[", start):
+    named_ndjson = path.suffix.lower() in NDJSON_SUFFIXES
+    if text.startswith("[", start) and not named_ndjson:
         yield from _json_array(text, path, start)
         return
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        if _looks_like_ndjson(path, text):
+        document = _decoded(text)
+    except json.JSONDecodeError:
+        if named_ndjson or _looks_like_ndjson(text):
             yield from _ndjson(text, path)
         else:
-            yield Located(f"{path}:{_line_of(text, error.pos)}", error=error.msg)
+            yield from _one_after_another(text, path, start)
         return
-    yield Located(f"{path}:{_line_of(text, start)}", document)
+    if named_ndjson and isinstance(document, list):
+        # One JSON array, named as NDJSON: its elements, each at its own line.
+        yield from _json_array(text, path, start)
+    else:
+        yield Located(f"{path}:{_LineNumbers(text).of(start)}", document)
 
 
 def read_documents(paths: Iterable[str | Path]) -> Iterator[Located]:
@@ -147,9 +221,14 @@ def read_documents(paths: Iterable[str | Path]) -> Iterator[Located]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            for file in sorted(path.rglob("*.json")):
-                yield from _read_file(file)
+            files = sorted(path.rglob("*.json"))
         elif path.is_file():
-            yield from _read_file(path)
+            files = [path]
         else:
             yield Located(str(path), error="no such file or folder")
+            continue
+        for file in files:
+            for located in _read_file(file):
+                if located.error is None and _nested_too_deeply(located.document):
+                    located = Located(located.source, error=f"nested more than {MAX_NESTING} levels deep")
+                yield located

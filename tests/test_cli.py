@@ -173,6 +173,27 @@ def test_serve_names_an_unreachable_database_without_its_credentials_and_says_wh
     assert "hunter2" not in "".join(served.lines)
 
 
+@pytest.mark.parametrize(
+    ("command", "url", "reason"),
+    [
+        (["serve"], "mongodb://gateway:hunter2@db:99999", "Port must be an integer between 0 and 65535"),
+        (
+            ["import", "x.json"],
+            "mongodb+srv://gateway:hunter2@db.example:27017",
+            "mongodb+srv:// URIs must not include a port",
+        ),
+        (["purge"], "mongodb://gateway:hun:ter2@db", "Username and password must be escaped"),
+    ],
+)
+def test_an_unusable_database_url_is_refused_with_the_reason_and_without_credentials(command, url, reason):
+    result = _run(*command, env={"GATEWAY_MONGODB_URL": url, "GATEWAY_JWT_SECRET": TEST_SECRET})
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: GATEWAY_MONGODB_URL is not a usable MongoDB URL: {reason}")
+    assert len(result.stderr.splitlines()) == 1, "no traceback"
+    assert "hunter2" not in result.stderr and "ter2" not in result.stderr
+    assert "GraphiQL at" not in result.stdout
+
+
 def test_serve_without_policies_warns_that_every_mutation_is_denied():
     with _serving(env={**UNREACHABLE, "GATEWAY_JWT_SECRET": TEST_SECRET}) as served:
         line = served.read_until("no GATEWAY_POLICY_DIR")
