@@ -48,6 +48,12 @@ def request(target: str, *headers: str, body: bytes = b"") -> bytes:
     return "\r\n".join([f"POST {target} HTTP/1.1", "Host: gateway", *headers, "", ""]).encode() + body
 
 
+def head_of(size: int) -> bytes:
+    """A GET /healthz whose request line and headers are `size` bytes in all."""
+    start, end = b"GET /healthz HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\nX-Padding: ", b"\r\n\r\n"
+    return start + b"a" * (size - len(start) - len(end)) + end
+
+
 MALFORMED = {
     "Content-Length and Transfer-Encoding": request(
         "{path}", "Content-Length: 5", "Transfer-Encoding: chunked", body=b"0\r\n\r\n"
@@ -80,6 +86,27 @@ def test_a_malformed_request_under_storage_gets_problem_details(gateway, case):
     assert problem["detail"].startswith("The request is malformed: ")
 
 
+def as_head(data: bytes) -> bytes:
+    """The same request with the method HEAD."""
+    return b"HEAD " + data.partition(b" ")[2]
+
+
+REFUSED_HEADS = {
+    **{case: as_head(data) for case, data in MALFORMED.items()},
+    "a head longer than the limit": as_head(head_of(MAX_HEAD_BYTES + 1)).replace(b"/healthz", b"{path}"),
+    "a head over the limit arriving slowly": b"HEAD {path} HTTP/1.1\r\nX-Padding: " + b"a" * MAX_HEAD_BYTES,
+}
+
+
+@pytest.mark.parametrize("path", [b"/graphql", b"/storage/api/v1/instances"])
+@pytest.mark.parametrize("case", REFUSED_HEADS)
+def test_a_malformed_head_request_gets_the_refusal_s_head_only(gateway, caplog, case, path):
+    status, headers, body = exchange(gateway, REFUSED_HEADS[case].replace(b"{path}", path))
+    assert status in (400, 431)
+    assert (headers["connection"], int(headers["content-length"]) > 0, body) == ("close", True, b"")
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+
+
 def test_a_chunk_size_line_that_cannot_be_one_is_refused_before_it_ends(gateway):
     # The line has no end yet: the refusal comes at once, not at the body's deadline (60 s here).
     status, headers, body = exchange(gateway, request("/graphql", "Transfer-Encoding: chunked", body=b"zz"))
@@ -106,12 +133,6 @@ def test_a_graphql_query_in_absolute_form(gateway):
     )
     status, _, body = exchange(gateway, data)
     assert (status, json.loads(body)) == (200, {"data": {"__typename": "Query"}})
-
-
-def head_of(size: int) -> bytes:
-    """A GET /healthz whose request line and headers are `size` bytes in all."""
-    start, end = b"GET /healthz HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\nX-Padding: ", b"\r\n\r\n"
-    return start + b"a" * (size - len(start) - len(end)) + end
 
 
 def test_the_head_limit_holds_when_the_whole_head_arrives_at_once(gateway):

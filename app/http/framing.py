@@ -63,13 +63,13 @@ class CheckedConnection(h11.Connection):
       its authority as the Host (RFC 9112, 3.2.2), rather than as a path that is never found;
     - a chunked body's bad framing is refused at once (ChunkFraming).
 
-    `refusal` is the last error raised, and `target` the target of the request being read, also
-    of one whose head was refused, so that a refusal can say what is wrong in the shape of the
-    part of the API the request was meant for."""
+    `refusal` is the last error raised, and `method` and `target` those of the request being
+    read, also of one whose head was refused, so that a refusal can say what is wrong in the
+    shape of the part of the API the request was meant for, and answer a HEAD without a body."""
 
     def __init__(self) -> None:
         super().__init__(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
-        self.target = b""
+        self.method, self.target = b"", b""
         self.refusal = h11.RemoteProtocolError("no request was refused")
         self._head_bytes = 0  # received from the start of the next head on
         self._head_start = bytearray()
@@ -91,7 +91,7 @@ class CheckedConnection(h11.Connection):
             self.refusal = error
             if reading_head:
                 line = bytes(self._head_start).partition(b"\n")[0].split()
-                self.target = line[1] if len(line) > 1 else b""
+                self.method, self.target, *_ = [*line, b"", b""]
             raise
 
     def _next_checked_event(self) -> Any:
@@ -104,12 +104,12 @@ class CheckedConnection(h11.Connection):
             # What follows a request's end begins the next one.
             pending = self.trailing_data[0]
             self._head_bytes, self._head_start = len(pending), bytearray(pending[:_HEAD_START_BYTES])
-            self._chunks = None
+            self._chunks, self.method = None, b""
         return event
 
     def _checked(self, request: h11.Request) -> h11.Request:
         request = _origin_form(request)
-        self.target = request.target
+        self.method, self.target = request.method, request.target
         pending = self.trailing_data[0]  # what came after the head
         if self._head_bytes - len(pending) > MAX_HEAD_BYTES:
             message = f"the request line and headers are longer than {MAX_HEAD_BYTES} bytes"

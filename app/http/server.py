@@ -97,11 +97,12 @@ class GuardedH11Protocol(H11Protocol):
         message = f"The request is malformed: {refusal}"
         answer = edge_error(path_of(self.conn.target), status, message, "BAD_USER_INPUT", trace_id)
         headers = [*answer.raw_headers, (b"connection", b"close"), (b"x-request-id", trace_id.encode())]
-        for event in (
-            h11.Response(status_code=status, headers=headers, reason=HTTPStatus(status).phrase.encode()),
-            h11.Data(data=answer.body),
-            h11.EndOfMessage(),
-        ):
+        events = [h11.Response(status_code=status, headers=headers, reason=HTTPStatus(status).phrase.encode())]
+        if self.conn.method != b"HEAD":
+            # A HEAD is answered with the head alone; h11, which may not have read the request's
+            # method, would end that answer only after the body its Content-Length declares.
+            events += [h11.Data(data=answer.body), h11.EndOfMessage()]
+        for event in events:
             self.transport.write(self.conn.send(event))
 
     def _watch(self, *, head_begun: bool) -> None:
