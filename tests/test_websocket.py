@@ -15,7 +15,7 @@ from app.store.change_feed import StoredChange
 from tests.conftest import org_token, user_token
 from tests.factories import make_instance
 from tests.live_server import LiveGateway, live_gateway
-from tests.websocket_client import graphql_socket
+from tests.websocket_client import LEGACY_WS, TRANSPORT_WS, graphql_socket
 
 BULKY_CHANGES = "subscription { instanceChanged { instance { dataValues { key value } } } }"
 
@@ -142,3 +142,30 @@ async def test_each_operation_leaves_a_request_log_line_with_how_its_connection_
         1000,
     )
     assert all(line["duration_ms"] >= 0 for line in (query, refused, watch))
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+@pytest.mark.parametrize(
+    ("headers", "payload_of", "where"),
+    [
+        ([], lambda bearer: {"Authorization": bearer, "authorization": bearer}, "connection_init payload"),
+        ([], lambda bearer: {"Authorization": bearer, "headers": {"Authorization": bearer}}, "connection_init payload"),
+        ([], lambda bearer: {"headers": {"authorization": bearer, "AUTHORIZATION": bearer}}, "connection_init payload"),
+        ([("Authorization", "{bearer}")] * 2, lambda bearer: {}, "upgrade request"),
+        ([("Authorization", "{bearer}")] * 2, lambda bearer: {"Authorization": bearer}, "upgrade request"),
+    ],
+    ids=["top-in-two-cases", "top-and-headers", "headers-in-two-cases", "upgrade", "upgrade-and-payload"],
+)
+async def test_more_than_one_authorization_is_refused_rather_than_one_chosen(protocol, headers, payload_of, where):
+    bearer = f"Bearer {org_token()}"
+    headers = [(name, value.format(bearer=bearer)) for name, value in headers]
+    with live_gateway() as gateway:
+        async with graphql_socket(gateway.ws_url, protocol, additional_headers=headers) as socket:
+            await socket.send({"type": "connection_init", "payload": payload_of(bearer)})
+            if protocol == LEGACY_WS:  # its clients tell their users of this, not of the close
+                told = await socket.receive()
+                assert told["type"] == "connection_error", told
+            code, reason = await socket.closed()
+            assert (code, reason) == (4400, f"Invalid message: the {where} has 2 Authorization fields: send one")
+            if protocol == LEGACY_WS:
+                assert told["payload"] == {"message": reason}
