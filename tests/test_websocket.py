@@ -169,3 +169,39 @@ async def test_more_than_one_authorization_is_refused_rather_than_one_chosen(pro
             assert (code, reason) == (4400, f"Invalid message: the {where} has 2 Authorization fields: send one")
             if protocol == LEGACY_WS:
                 assert told["payload"] == {"message": reason}
+
+
+async def test_a_client_that_answers_no_ping_is_cut_off_though_little_is_left_unread(caplog):
+    caplog.set_level(logging.INFO, logger="instance_gateway")
+    doc = make_instance(party_id="500", dataValues={"note": "x" * 20_000})  # each event is ~20 KB
+    # Pings every 0.3 s, each to be answered within 0.5 s.
+    settings = {"subscription_keepalive_s": 0.3, "websocket_send_timeout_s": 0.5}
+    with live_gateway([doc], send_buffer_bytes=4096, **settings) as gateway:
+        options = {"sock": unread_socket(gateway), "max_queue": 1, "close_timeout": 1}
+        async with graphql_socket(gateway.ws_url, **options) as client:
+            assert (await client.init(org_token()))["type"] == "connection_ack"
+            await client.subscribe(BULKY_CHANGES)
+            await gateway.subscribers(1)
+            # The client reads the first event and no more: the rest stays in the buffers,
+            # tens of kilobytes in the server's own, too few for its writing to pause.
+            await changes_made(gateway, doc["id"], 3)
+            await gateway.subscribers(0, timeout=10)
+    ended = [(line["operation"], line["outcome"], line["close_code"]) for line in request_lines(caplog)]
+    assert ended == [("subscription", "error", 1006)]
+    assert "aborting a WebSocket connection: its client answered no ping within 0.5 s" in caplog.text
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_close_waiting_behind_unread_messages_ends_at_the_send_deadline(caplog):
+    caplog.set_level(logging.INFO, logger="instance_gateway")
+    doc = make_instance(party_id="500", dataValues={"note": "x" * 20_000})
+    with live_gateway([doc], send_buffer_bytes=4096, websocket_send_timeout_s=0.5) as gateway:
+        options = {"sock": unread_socket(gateway), "max_queue": 1, "close_timeout": 1}
+        async with graphql_socket(gateway.ws_url, **options) as client:
+            assert (await client.init(org_token()))["type"] == "connection_ack"
+            await client.subscribe(BULKY_CHANGES)
+            await gateway.subscribers(1)
+            await changes_made(gateway, doc["id"], 3)  # a few kilobytes stay in the server's buffer
+            await client.connection.send("not json")  # the server closes (4400) behind them
+            await gateway.connections(0, timeout=10)
+    assert "aborting a WebSocket connection: its client has read nothing for 0.5 s" in caplog.text

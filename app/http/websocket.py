@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.status import WS_1006_ABNORMAL_CLOSURE
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.http import process_result
@@ -153,11 +154,12 @@ class _Connection:
     async def _send_now(self, message: dict[str, Any]) -> None:
         try:
             await self.websocket.send_text(dumps(message).decode())
-        except WebSocketDisconnect as gone:
-            # The client is gone (or was cut off): nothing more is sent, and serve() ends the
-            # rest once the disconnect reaches it.
+        except (WebSocketDisconnect, RuntimeError) as gone:
+            # The client is gone or was cut off, or the server closed the connection on its own
+            # and refuses sends (a RuntimeError, as uvicorn's after its ping timeout): nothing
+            # more is sent, and serve() ends the rest once the disconnect reaches it.
             self.closed = True
-            self._closed_with(gone.code)
+            self._closed_with(gone.code if isinstance(gone, WebSocketDisconnect) else WS_1006_ABNORMAL_CLOSURE)
 
     async def _handle(self, text: str | None) -> None:
         try:
