@@ -2,6 +2,7 @@
 live gateway: requests the parser refuses get JSON saying why, in the shape of the part of the
 API they were meant for, and reach the client even while it is still sending."""
 
+import asyncio
 import json
 import socket
 import urllib.error
@@ -9,6 +10,7 @@ import urllib.request
 
 import pytest
 
+from app.http import lingering
 from app.http.framing import MAX_HEAD_BYTES, ChunkFraming
 from tests.conftest import org_token
 from tests.live_server import live_gateway
@@ -200,3 +202,18 @@ def test_bad_chunk_framing_is_refused_at_its_first_wrong_byte(body, refused_afte
     for at in range(len(body)):
         framing.feed(body[at : at + 1])
         assert (framing.error is not None) == (at + 1 >= len(refused_after)), body[: at + 1]
+
+
+def test_a_lingering_connection_whose_client_reads_nothing_ends_at_the_deadline(monkeypatch):
+    monkeypatch.setattr(lingering, "LINGER_S", 0.2)
+    with live_gateway(max_body_bytes=1000, send_buffer_bytes=4096, **SLOW) as gateway:
+        connection = socket.socket()
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        connection.connect((gateway.host, gateway.port))
+        # Answers the client does not read fill the buffers, then a 413 for a body it is still
+        # to send has the connection linger behind them; its deadline must end it all the same.
+        healthz = b"GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n"
+        connection.sendall(healthz * 200 + request("/graphql", "Content-Length: 100000"))
+        asyncio.run(gateway.connections(1))
+        asyncio.run(gateway.connections(0, timeout=ANSWER_WITHIN_S))
+        connection.close()
