@@ -205,3 +205,16 @@ async def test_a_close_waiting_behind_unread_messages_ends_at_the_send_deadline(
             await client.connection.send("not json")  # the server closes (4400) behind them
             await gateway.connections(0, timeout=10)
     assert "aborting a WebSocket connection: its client has read nothing for 0.5 s" in caplog.text
+
+
+async def test_a_connection_dropped_without_a_close_frame_ends_its_operations_in_error(caplog):
+    caplog.set_level(logging.INFO, logger="instance_gateway")
+    with live_gateway() as gateway:
+        async with graphql_socket(gateway.ws_url) as client:
+            await client.init(org_token())
+            await client.subscribe("subscription { instanceChanged { instanceId } }")
+            await gateway.subscribers(1)
+            client.connection.transport.abort()  # the TCP connection ends, with no close frame
+            await gateway.subscribers(0)
+    [line] = request_lines(caplog)
+    assert (line["outcome"], line["close_code"]) == ("error", 1005)
