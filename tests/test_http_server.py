@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from app.http import lingering
-from app.http.framing import MAX_HEAD_BYTES, ChunkFraming
+from app.http.framing import MAX_HEAD_BYTES, MAX_SIZE_LINE_BYTES, ChunkFraming
 from tests.conftest import org_token
 from tests.live_server import live_gateway
 
@@ -172,6 +172,7 @@ GOOD_BODIES = [
     b"5 \t\r\nhello\r\n00000\r\nTrailer: x\r\n\r\n",
     b"fff;ext\r\n" + b"x" * 0xFFF + b"\r\n0\r\n\r\n",
     b"1;a\rb\r\nx\r\n0\r\n\r\n",  # h11 lets an extension hold a lone CR
+    b"1;" + b"e" * (MAX_SIZE_LINE_BYTES - 5) + b"\r\nx\r\n0\r\n\r\n",
 ]
 
 
@@ -195,6 +196,7 @@ def test_good_chunk_framing_passes_however_it_is_cut(body, piece):
         (b"5\nhello", b"5\n"),
         (b"5\r\nhello\r\n\r\n", b"5\r\nhello\r\n\r"),  # an empty size line
         (b"5\r\nhello\r\n2\r\nhi\r\nq", b"5\r\nhello\r\n2\r\nhi\r\nq"),
+        (b"1;" + b"e" * MAX_SIZE_LINE_BYTES, b"1;" + b"e" * (MAX_SIZE_LINE_BYTES - 1)),
     ],
 )
 def test_bad_chunk_framing_is_refused_at_its_first_wrong_byte(body, refused_after):
@@ -217,3 +219,9 @@ def test_a_lingering_connection_whose_client_reads_nothing_ends_at_the_deadline(
         asyncio.run(gateway.connections(1))
         asyncio.run(gateway.connections(0, timeout=ANSWER_WITHIN_S))
         connection.close()
+
+
+def test_a_chunk_size_line_longer_than_the_limit_is_refused_even_whole():
+    framing = ChunkFraming()
+    framing.feed(b"1;" + b"e" * MAX_SIZE_LINE_BYTES + b"\r\nx\r\n0\r\n\r\n")
+    assert framing.error == f"a chunk's size line is longer than {MAX_SIZE_LINE_BYTES} bytes"

@@ -14,6 +14,9 @@ _HEAD_START_BYTES = 2048
 # RFC 9112, section 3.2.2: an absolute-form target, as a client speaking to a proxy sends it.
 _ABSOLUTE_FORM = re.compile(rb"https?://([^/?#]+)([^#]*)", re.IGNORECASE)
 
+# A longer chunk size line is refused: its extensions are for nobody here, and checking a line
+# that trickles in rescans it at each arrival.
+MAX_SIZE_LINE_BYTES = 1024
 # A chunk's size line as h11 reads it (h11._abnf.chunk_header): 1-20 hex digits, an extension,
 # whitespace, CRLF; and what can begin one.
 _SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,20})(?:;[^\n]*)?[ \t]*\r\n")
@@ -44,7 +47,9 @@ class ChunkFraming:
             self._line += data[at:stop]
             at = stop
             match = _SIZE_LINE.fullmatch(self._line) if end >= 0 else None
-            if match is not None:
+            if len(self._line) > MAX_SIZE_LINE_BYTES:
+                self.error = f"a chunk's size line is longer than {MAX_SIZE_LINE_BYTES} bytes"
+            elif match is not None:
                 size = int(match[1], 16)
                 self._skip, self._in_trailer = size + 2, size == 0
                 self._line.clear()
