@@ -5,8 +5,9 @@ connection closed; the GraphQL layer notes the caller's kind, the operation and 
 from dataclasses import dataclass, field
 
 # WebSocket close codes that end an operation without anything having gone wrong: a normal
-# closure, a client going away, a client that gave no code, the server restarting.
-_CLEAN_CLOSES = frozenset({1000, 1001, 1005, 1012})
+# closure, a client going away, the server restarting. Not 1005 (no code given): uvicorn reports
+# it also for a connection dropped without a close frame, and for one it closed at a ping timeout.
+_CLEAN_CLOSES = frozenset({1000, 1001, 1012})
 
 
 @dataclass

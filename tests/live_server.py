@@ -3,9 +3,10 @@ serve` uses, on a free port of 127.0.0.1, in a thread of the test process."""
 
 import asyncio
 import contextlib
+import socket
 import threading
 import time
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ class LiveGateway:
     port: int
     app: Any
     loop: asyncio.AbstractEventLoop  # the server's; its database calls must run there
+    server: uvicorn.Server
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.host, self.port))
@@ -48,18 +50,31 @@ class LiveGateway:
 
     async def subscribers(self, count: int, timeout: float = 10) -> None:
         """Wait until the gateway's change hub has `count` subscribers."""
-        deadline = time.monotonic() + timeout
-        while self.app.state.services.live.subscriber_count != count:
-            assert time.monotonic() < deadline, f"{self.app.state.services.live.subscriber_count} subscribers"
-            await asyncio.sleep(0.01)
+        await _until(lambda: self.app.state.services.live.subscriber_count, count, "subscribers", timeout)
+
+    async def connections(self, count: int, timeout: float = 10) -> None:
+        """Wait until the server holds `count` connections open, HTTP and WebSocket."""
+        await _until(lambda: len(self.server.server_state.connections), count, "connections", timeout)
+
+
+async def _until(count_of: Callable[[], int], count: int, what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while (counted := count_of()) != count:
+        assert time.monotonic() < deadline, f"{counted} {what}"
+        await asyncio.sleep(0.01)
 
 
 @contextlib.contextmanager
 def live_gateway(
-    instances: Sequence[dict[str, Any]] = (), roles: Sequence[dict[str, Any]] = (), **settings: Any
+    instances: Sequence[dict[str, Any]] = (),
+    roles: Sequence[dict[str, Any]] = (),
+    send_buffer_bytes: int | None = None,
+    **settings: Any,
 ) -> Iterator[LiveGateway]:
     """The gateway with these settings (the embedded store unless they name a MongoDB),
-    holding these documents; yields where it listens."""
+    holding these documents; yields where it listens. `send_buffer_bytes` fixes the size of
+    each connection's socket send buffer, which the system otherwise grows to megabytes, so that
+    what a client leaves unread backs up into the server's own buffer after a few kilobytes."""
     config = Settings(_env_file=None, **{"jwt_secret": TEST_SECRET, **settings})
     documents = [normalize_instance(d) for d in instances]
     loops: list[asyncio.AbstractEventLoop] = []
@@ -79,8 +94,11 @@ def live_gateway(
         while not (server.started and loops):
             assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
             time.sleep(0.02)
-        host, port = server.servers[0].sockets[0].getsockname()[:2]
-        yield LiveGateway(host, port, app, loops[0])
+        listening = server.servers[0].sockets[0]
+        if send_buffer_bytes is not None:  # each connection takes it from the listening socket
+            listening.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer_bytes)
+        host, port = listening.getsockname()[:2]
+        yield LiveGateway(host, port, app, loops[0], server)
     finally:
         server.should_exit = True
         thread.join(timeout=20)

@@ -1,11 +1,16 @@
 """The HTTP edge: every bad request gets a GraphQL error body with a code, never a 500."""
 
+import json
 import tracemalloc
 
 import pytest
 from pymongo.errors import ServerSelectionTimeoutError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 
+from app.http.edge_errors import unrouted
 from app.http.media_types import response_media_type
+from app.request_record import RequestRecord
 from tests.conftest import org_token
 from tests.factories import make_instance
 
@@ -204,6 +209,25 @@ async def test_unknown_paths_and_methods_are_answered_in_json(gateway_with, meth
     if status == 405:  # Starlette lists a route's methods in no fixed order
         assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD"}
         assert f"it takes {response.headers['allow']}" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (401, "UNAUTHENTICATED"),
+        (403, "FORBIDDEN"),
+        (405, "BAD_USER_INPUT"),
+        (413, "BAD_USER_INPUT"),
+        (500, "INTERNAL_SERVER_ERROR"),
+        (503, "SERVICE_UNAVAILABLE"),
+    ],
+)
+async def test_an_http_error_reaching_no_endpoint_has_the_code_of_its_status(status, code):
+    record = RequestRecord("request-1")
+    scope = {"type": "http", "method": "GET", "path": "/graphql", "headers": [], "state": {"request_record": record}}
+    response = await unrouted(Request(scope), HTTPException(status, "why"))
+    [error] = json.loads(response.body)["errors"]
+    assert (response.status_code, error["extensions"]["code"], record.error_codes) == (status, code, [code])
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS"])

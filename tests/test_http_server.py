@@ -2,6 +2,7 @@
 live gateway: requests the parser refuses get JSON saying why, in the shape of the part of the
 API they were meant for, and reach the client even while it is still sending."""
 
+import asyncio
 import json
 import socket
 import urllib.error
@@ -9,7 +10,8 @@ import urllib.request
 
 import pytest
 
-from app.http.framing import MAX_HEAD_BYTES, ChunkFraming
+from app.http import lingering
+from app.http.framing import MAX_HEAD_BYTES, MAX_SIZE_LINE_BYTES, ChunkFraming
 from tests.conftest import org_token
 from tests.live_server import live_gateway
 
@@ -48,6 +50,12 @@ def request(target: str, *headers: str, body: bytes = b"") -> bytes:
     return "\r\n".join([f"POST {target} HTTP/1.1", "Host: gateway", *headers, "", ""]).encode() + body
 
 
+def head_of(size: int) -> bytes:
+    """A GET /healthz whose request line and headers are `size` bytes in all."""
+    start, end = b"GET /healthz HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\nX-Padding: ", b"\r\n\r\n"
+    return start + b"a" * (size - len(start) - len(end)) + end
+
+
 MALFORMED = {
     "Content-Length and Transfer-Encoding": request(
         "{path}", "Content-Length: 5", "Transfer-Encoding: chunked", body=b"0\r\n\r\n"
@@ -80,6 +88,27 @@ def test_a_malformed_request_under_storage_gets_problem_details(gateway, case):
     assert problem["detail"].startswith("The request is malformed: ")
 
 
+def as_head(data: bytes) -> bytes:
+    """The same request with the method HEAD."""
+    return b"HEAD " + data.partition(b" ")[2]
+
+
+REFUSED_HEADS = {
+    **{case: as_head(data) for case, data in MALFORMED.items()},
+    "a head longer than the limit": as_head(head_of(MAX_HEAD_BYTES + 1)).replace(b"/healthz", b"{path}"),
+    "a head over the limit arriving slowly": b"HEAD {path} HTTP/1.1\r\nX-Padding: " + b"a" * MAX_HEAD_BYTES,
+}
+
+
+@pytest.mark.parametrize("path", [b"/graphql", b"/storage/api/v1/instances"])
+@pytest.mark.parametrize("case", REFUSED_HEADS)
+def test_a_malformed_head_request_gets_the_refusal_s_head_only(gateway, caplog, case, path):
+    status, headers, body = exchange(gateway, REFUSED_HEADS[case].replace(b"{path}", path))
+    assert status in (400, 431)
+    assert (headers["connection"], int(headers["content-length"]) > 0, body) == ("close", True, b"")
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+
+
 def test_a_chunk_size_line_that_cannot_be_one_is_refused_before_it_ends(gateway):
     # The line has no end yet: the refusal comes at once, not at the body's deadline (60 s here).
     status, headers, body = exchange(gateway, request("/graphql", "Transfer-Encoding: chunked", body=b"zz"))
@@ -106,12 +135,6 @@ def test_a_graphql_query_in_absolute_form(gateway):
     )
     status, _, body = exchange(gateway, data)
     assert (status, json.loads(body)) == (200, {"data": {"__typename": "Query"}})
-
-
-def head_of(size: int) -> bytes:
-    """A GET /healthz whose request line and headers are `size` bytes in all."""
-    start, end = b"GET /healthz HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\nX-Padding: ", b"\r\n\r\n"
-    return start + b"a" * (size - len(start) - len(end)) + end
 
 
 def test_the_head_limit_holds_when_the_whole_head_arrives_at_once(gateway):
@@ -149,6 +172,7 @@ GOOD_BODIES = [
     b"5 \t\r\nhello\r\n00000\r\nTrailer: x\r\n\r\n",
     b"fff;ext\r\n" + b"x" * 0xFFF + b"\r\n0\r\n\r\n",
     b"1;a\rb\r\nx\r\n0\r\n\r\n",  # h11 lets an extension hold a lone CR
+    b"1;" + b"e" * (MAX_SIZE_LINE_BYTES - 5) + b"\r\nx\r\n0\r\n\r\n",
 ]
 
 
@@ -172,6 +196,7 @@ def test_good_chunk_framing_passes_however_it_is_cut(body, piece):
         (b"5\nhello", b"5\n"),
         (b"5\r\nhello\r\n\r\n", b"5\r\nhello\r\n\r"),  # an empty size line
         (b"5\r\nhello\r\n2\r\nhi\r\nq", b"5\r\nhello\r\n2\r\nhi\r\nq"),
+        (b"1;" + b"e" * MAX_SIZE_LINE_BYTES, b"1;" + b"e" * (MAX_SIZE_LINE_BYTES - 1)),
     ],
 )
 def test_bad_chunk_framing_is_refused_at_its_first_wrong_byte(body, refused_after):
@@ -179,3 +204,24 @@ def test_bad_chunk_framing_is_refused_at_its_first_wrong_byte(body, refused_afte
     for at in range(len(body)):
         framing.feed(body[at : at + 1])
         assert (framing.error is not None) == (at + 1 >= len(refused_after)), body[: at + 1]
+
+
+def test_a_lingering_connection_whose_client_reads_nothing_ends_at_the_deadline(monkeypatch):
+    monkeypatch.setattr(lingering, "LINGER_S", 0.2)
+    with live_gateway(max_body_bytes=1000, send_buffer_bytes=4096, **SLOW) as gateway:
+        connection = socket.socket()
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        connection.connect((gateway.host, gateway.port))
+        # Answers the client does not read fill the buffers, then a 413 for a body it is still
+        # to send has the connection linger behind them; its deadline must end it all the same.
+        healthz = b"GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n"
+        connection.sendall(healthz * 200 + request("/graphql", "Content-Length: 100000"))
+        asyncio.run(gateway.connections(1))
+        asyncio.run(gateway.connections(0, timeout=ANSWER_WITHIN_S))
+        connection.close()
+
+
+def test_a_chunk_size_line_longer_than_the_limit_is_refused_even_whole():
+    framing = ChunkFraming()
+    framing.feed(b"1;" + b"e" * MAX_SIZE_LINE_BYTES + b"\r\nx\r\n0\r\n\r\n")
+    assert framing.error == f"a chunk's size line is longer than {MAX_SIZE_LINE_BYTES} bytes"

@@ -15,7 +15,7 @@ from app.store.change_feed import StoredChange
 from tests.conftest import org_token, user_token
 from tests.factories import make_instance
 from tests.live_server import LiveGateway, live_gateway
-from tests.websocket_client import graphql_socket
+from tests.websocket_client import LEGACY_WS, TRANSPORT_WS, graphql_socket
 
 BULKY_CHANGES = "subscription { instanceChanged { instance { dataValues { key value } } } }"
 
@@ -142,3 +142,79 @@ async def test_each_operation_leaves_a_request_log_line_with_how_its_connection_
         1000,
     )
     assert all(line["duration_ms"] >= 0 for line in (query, refused, watch))
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+@pytest.mark.parametrize(
+    ("headers", "payload_of", "where"),
+    [
+        ([], lambda bearer: {"Authorization": bearer, "authorization": bearer}, "connection_init payload"),
+        ([], lambda bearer: {"Authorization": bearer, "headers": {"Authorization": bearer}}, "connection_init payload"),
+        ([], lambda bearer: {"headers": {"authorization": bearer, "AUTHORIZATION": bearer}}, "connection_init payload"),
+        ([("Authorization", "{bearer}")] * 2, lambda bearer: {}, "upgrade request"),
+        ([("Authorization", "{bearer}")] * 2, lambda bearer: {"Authorization": bearer}, "upgrade request"),
+    ],
+    ids=["top-in-two-cases", "top-and-headers", "headers-in-two-cases", "upgrade", "upgrade-and-payload"],
+)
+async def test_more_than_one_authorization_is_refused_rather_than_one_chosen(protocol, headers, payload_of, where):
+    bearer = f"Bearer {org_token()}"
+    headers = [(name, value.format(bearer=bearer)) for name, value in headers]
+    with live_gateway() as gateway:
+        async with graphql_socket(gateway.ws_url, protocol, additional_headers=headers) as socket:
+            await socket.send({"type": "connection_init", "payload": payload_of(bearer)})
+            if protocol == LEGACY_WS:  # its clients tell their users of this, not of the close
+                told = await socket.receive()
+                assert told["type"] == "connection_error", told
+            code, reason = await socket.closed()
+            assert (code, reason) == (4400, f"Invalid message: the {where} has 2 Authorization fields: send one")
+            if protocol == LEGACY_WS:
+                assert told["payload"] == {"message": reason}
+
+
+async def test_a_client_that_answers_no_ping_is_cut_off_though_little_is_left_unread(caplog):
+    caplog.set_level(logging.INFO, logger="instance_gateway")
+    doc = make_instance(party_id="500", dataValues={"note": "x" * 20_000})  # each event is ~20 KB
+    # Pings every 0.3 s, each to be answered within 0.5 s.
+    settings = {"subscription_keepalive_s": 0.3, "websocket_send_timeout_s": 0.5}
+    with live_gateway([doc], send_buffer_bytes=4096, **settings) as gateway:
+        options = {"sock": unread_socket(gateway), "max_queue": 1, "close_timeout": 1}
+        async with graphql_socket(gateway.ws_url, **options) as client:
+            assert (await client.init(org_token()))["type"] == "connection_ack"
+            await client.subscribe(BULKY_CHANGES)
+            await gateway.subscribers(1)
+            # The client reads the first event and no more: the rest stays in the buffers,
+            # tens of kilobytes in the server's own, too few for its writing to pause.
+            await changes_made(gateway, doc["id"], 3)
+            await gateway.subscribers(0, timeout=10)
+    ended = [(line["operation"], line["outcome"], line["close_code"]) for line in request_lines(caplog)]
+    assert ended == [("subscription", "error", 1006)]
+    assert "aborting a WebSocket connection: its client answered no ping within 0.5 s" in caplog.text
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_close_waiting_behind_unread_messages_ends_at_the_send_deadline(caplog):
+    caplog.set_level(logging.INFO, logger="instance_gateway")
+    doc = make_instance(party_id="500", dataValues={"note": "x" * 20_000})
+    with live_gateway([doc], send_buffer_bytes=4096, websocket_send_timeout_s=0.5) as gateway:
+        options = {"sock": unread_socket(gateway), "max_queue": 1, "close_timeout": 1}
+        async with graphql_socket(gateway.ws_url, **options) as client:
+            assert (await client.init(org_token()))["type"] == "connection_ack"
+            await client.subscribe(BULKY_CHANGES)
+            await gateway.subscribers(1)
+            await changes_made(gateway, doc["id"], 3)  # a few kilobytes stay in the server's buffer
+            await client.connection.send("not json")  # the server closes (4400) behind them
+            await gateway.connections(0, timeout=10)
+    assert "aborting a WebSocket connection: its client has read nothing for 0.5 s" in caplog.text
+
+
+async def test_a_connection_dropped_without_a_close_frame_ends_its_operations_in_error(caplog):
+    caplog.set_level(logging.INFO, logger="instance_gateway")
+    with live_gateway() as gateway:
+        async with graphql_socket(gateway.ws_url) as client:
+            await client.init(org_token())
+            await client.subscribe("subscription { instanceChanged { instanceId } }")
+            await gateway.subscribers(1)
+            client.connection.transport.abort()  # the TCP connection ends, with no close frame
+            await gateway.subscribers(0)
+    [line] = request_lines(caplog)
+    assert (line["outcome"], line["close_code"]) == ("error", 1005)

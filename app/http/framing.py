@@ -14,6 +14,9 @@ _HEAD_START_BYTES = 2048
 # RFC 9112, section 3.2.2: an absolute-form target, as a client speaking to a proxy sends it.
 _ABSOLUTE_FORM = re.compile(rb"https?://([^/?#]+)([^#]*)", re.IGNORECASE)
 
+# A longer chunk size line is refused: its extensions are for nobody here, and checking a line
+# that trickles in rescans it at each arrival.
+MAX_SIZE_LINE_BYTES = 1024
 # A chunk's size line as h11 reads it (h11._abnf.chunk_header): 1-20 hex digits, an extension,
 # whitespace, CRLF; and what can begin one.
 _SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,20})(?:;[^\n]*)?[ \t]*\r\n")
@@ -44,7 +47,9 @@ class ChunkFraming:
             self._line += data[at:stop]
             at = stop
             match = _SIZE_LINE.fullmatch(self._line) if end >= 0 else None
-            if match is not None:
+            if len(self._line) > MAX_SIZE_LINE_BYTES:
+                self.error = f"a chunk's size line is longer than {MAX_SIZE_LINE_BYTES} bytes"
+            elif match is not None:
                 size = int(match[1], 16)
                 self._skip, self._in_trailer = size + 2, size == 0
                 self._line.clear()
@@ -63,13 +68,13 @@ class CheckedConnection(h11.Connection):
       its authority as the Host (RFC 9112, 3.2.2), rather than as a path that is never found;
     - a chunked body's bad framing is refused at once (ChunkFraming).
 
-    `refusal` is the last error raised, and `target` the target of the request being read, also
-    of one whose head was refused, so that a refusal can say what is wrong in the shape of the
-    part of the API the request was meant for."""
+    `refusal` is the last error raised, and `method` and `target` those of the request being
+    read, also of one whose head was refused, so that a refusal can say what is wrong in the
+    shape of the part of the API the request was meant for, and answer a HEAD without a body."""
 
     def __init__(self) -> None:
         super().__init__(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
-        self.target = b""
+        self.method, self.target = b"", b""
         self.refusal = h11.RemoteProtocolError("no request was refused")
         self._head_bytes = 0  # received from the start of the next head on
         self._head_start = bytearray()
@@ -91,7 +96,7 @@ class CheckedConnection(h11.Connection):
             self.refusal = error
             if reading_head:
                 line = bytes(self._head_start).partition(b"\n")[0].split()
-                self.target = line[1] if len(line) > 1 else b""
+                self.method, self.target, *_ = [*line, b"", b""]
             raise
 
     def _next_checked_event(self) -> Any:
@@ -104,12 +109,12 @@ class CheckedConnection(h11.Connection):
             # What follows a request's end begins the next one.
             pending = self.trailing_data[0]
             self._head_bytes, self._head_start = len(pending), bytearray(pending[:_HEAD_START_BYTES])
-            self._chunks = None
+            self._chunks, self.method = None, b""
         return event
 
     def _checked(self, request: h11.Request) -> h11.Request:
         request = _origin_form(request)
-        self.target = request.target
+        self.method, self.target = request.method, request.target
         pending = self.trailing_data[0]  # what came after the head
         if self._head_bytes - len(pending) > MAX_HEAD_BYTES:
             message = f"the request line and headers are longer than {MAX_HEAD_BYTES} bytes"

@@ -15,7 +15,9 @@ LINGER_BYTES = 64 * 1024 * 1024
 class LingeringTransport:
     """A connection's transport, whose close() first ends the writing side only, then reads on
     and discards (see `discard`) until the client ends its side, or LINGER_S or LINGER_BYTES
-    have passed; when the client cannot be sending any more, it closes at once."""
+    have passed; when the client cannot be sending any more, it closes at once. A connection
+    given up on is aborted: a close would wait for what is buffered to be read, for as long as
+    the client does not read it."""
 
     def __init__(
         self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop, may_be_sending: Callable[[], bool]
@@ -35,8 +37,7 @@ class LingeringTransport:
 
     def close(self) -> None:
         if self.transport.is_closing():
-            if self._deadline is not None:
-                self._deadline.cancel()
+            self.lost()
             return
         if self.lingering:
             return
@@ -46,13 +47,18 @@ class LingeringTransport:
         self.lingering = True
         self.transport.write_eof()  # after what is still buffered to be sent
         self.transport.resume_reading()
-        self._deadline = self._loop.call_later(LINGER_S, self.transport.close)
+        self._deadline = self._loop.call_later(LINGER_S, self.transport.abort)
 
     def close_at_once(self) -> None:
-        self.transport.close()
+        self.transport.abort()
+
+    def lost(self) -> None:
+        """The connection is gone, however it ended."""
+        if self._deadline is not None:
+            self._deadline.cancel()
 
     def discard(self, data: bytes) -> None:
         """What arrives while lingering."""
         self._discarded += len(data)
         if self._discarded > LINGER_BYTES:
-            self.transport.close()
+            self.transport.abort()

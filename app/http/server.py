@@ -78,6 +78,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._set_deadline(None)
+        self.transport.lost()  # never called once upgraded: the WebSocket protocol has the transport
         super().connection_lost(exc)
 
     def handle_websocket_upgrade(self, event: h11.Request) -> None:
@@ -97,11 +98,12 @@ class GuardedH11Protocol(H11Protocol):
         message = f"The request is malformed: {refusal}"
         answer = edge_error(path_of(self.conn.target), status, message, "BAD_USER_INPUT", trace_id)
         headers = [*answer.raw_headers, (b"connection", b"close"), (b"x-request-id", trace_id.encode())]
-        for event in (
-            h11.Response(status_code=status, headers=headers, reason=HTTPStatus(status).phrase.encode()),
-            h11.Data(data=answer.body),
-            h11.EndOfMessage(),
-        ):
+        events = [h11.Response(status_code=status, headers=headers, reason=HTTPStatus(status).phrase.encode())]
+        if self.conn.method != b"HEAD":
+            # A HEAD is answered with the head alone; h11, which may not have read the request's
+            # method, would end that answer only after the body its Content-Length declares.
+            events += [h11.Data(data=answer.body), h11.EndOfMessage()]
+        for event in events:
             self.transport.write(self.conn.send(event))
 
     def _watch(self, *, head_begun: bool) -> None:
@@ -132,46 +134,92 @@ class GuardedH11Protocol(H11Protocol):
 
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's WebSocket protocol with a deadline for sends: once the client has left unread
-    what fills the connection's buffer for `send_timeout` seconds, the connection is aborted,
-    without the closing handshake that client would not read either. The app then receives
-    the disconnect (1006), and its waiting sends fail, so that it frees what the connection held."""
+    what fills the connection's buffer for `send_timeout` seconds, or what is buffered before a
+    close frame, the connection is aborted, without the closing handshake that client would not
+    read either. So is one whose client answers no ping in time: uvicorn would send it a close
+    frame and wait for it to be read, and fail the app's next send. The app then receives the
+    disconnect (1006), and its waiting sends fail, so that it frees what the connection held."""
 
     def __init__(self, *args: Any, send_timeout: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.send_timeout = send_timeout
         self.stalled: asyncio.TimerHandle | None = None
+        self.closing = False  # a close frame is sent or on its way: the connection ends once it is
 
     def pause_writing(self) -> None:
         super().pause_writing()
-        self.stalled = self.loop.call_later(self.send_timeout, self._abort)
+        self._watch_stall()
 
     def resume_writing(self) -> None:
         self._cancel_stall()
         super().resume_writing()
+        if self.closing:
+            self._watch_stall()
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.close":
+            self._close_begun()
+
+    def handle_close(self, event: Any) -> None:
+        super().handle_close(event)
+        self._close_begun()
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self._close_begun()
+
+    def keepalive_timeout(self) -> None:
+        self.pong_timer, self.pending_ping_payload = None, None
+        if not (self.close_sent or self.transport.is_closing()):
+            self._abort(f"its client answered no ping within {self.ping_timeout} s")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_stall()
         super().connection_lost(exc)
+
+    def _close_begun(self) -> None:
+        # A closed transport waits to send what is buffered for as long as the client does not
+        # read it, however little that is.
+        self.closing = True
+        self._watch_stall()
+
+    def _watch_stall(self) -> None:
+        if self.stalled is None and self.transport.get_write_buffer_size():
+            self.stalled = self.loop.call_later(self.send_timeout, self._stall_ended)
 
     def _cancel_stall(self) -> None:
         if self.stalled is not None:
             self.stalled.cancel()
             self.stalled = None
 
-    def _abort(self) -> None:
-        log.info("aborting a WebSocket connection: its client has read nothing for %s s", self.send_timeout)
+    def _stall_ended(self) -> None:
         self.stalled = None
+        if self.transport.get_write_buffer_size():
+            self._abort(f"its client has read nothing for {self.send_timeout} s")
+
+    def _abort(self, why: str) -> None:
+        log.info("aborting a WebSocket connection: %s", why)
+        self._cancel_stall()
         self.queue.put_nowait({"type": "websocket.disconnect", "code": ABNORMAL_CLOSURE})
         self.transport.abort()
 
 
 def server_protocols(settings: Settings) -> dict[str, Any]:
     """uvicorn's protocol options: GuardedH11Protocol with the settings' timeouts for HTTP;
-    for WebSocket, GuardedWebSocketProtocol with the settings' send deadline, messages no larger
+    for WebSocket, GuardedWebSocketProtocol with the settings' send deadline, which is also how
+    long a ping may go unanswered, a ping as often as a keep-alive message, messages no larger
     than a request body may be, and no per-message compression, which would cost each
     subscriber's every event a deflate of its own."""
     http = functools.partial(
         GuardedH11Protocol, head_timeout=settings.request_head_timeout_s, body_timeout=settings.request_body_timeout_s
     )
     ws = functools.partial(GuardedWebSocketProtocol, send_timeout=settings.websocket_send_timeout_s)
-    return {"http": http, "ws": ws, "ws_max_size": settings.max_body_bytes, "ws_per_message_deflate": False}
+    return {
+        "http": http,
+        "ws": ws,
+        "ws_ping_interval": settings.subscription_keepalive_s,
+        "ws_ping_timeout": settings.websocket_send_timeout_s,
+        "ws_max_size": settings.max_body_bytes,
+        "ws_per_message_deflate": False,
+    }

@@ -4,10 +4,11 @@
 The token comes in the `connection_init` payload (`{"Authorization": "Bearer ..."}`, or
 `{"headers": {"Authorization": ...}}` as some clients send it), or on the upgrade request where
 the client can set headers. Without a valid one the connection is closed with 4401 before
-anything is sent (but, in `graphql-ws`, a `connection_error`); it is closed again when the token
-expires. Each operation runs through the same schema, limits and error codes as over HTTP, and
-leaves its metrics and a request log line with the code its connection closed with, if that
-ended it. A client that reads nothing is cut off by the server's send deadline (server.py).
+anything is sent (but, in `graphql-ws`, a `connection_error`), and with 4400 if either place
+holds more than one: as over HTTP, none is chosen. It is closed again when the token expires.
+Each operation runs through the same schema, limits and error codes as over HTTP, and leaves its
+metrics and a request log line with the code its connection closed with, if that ended it. A client
+that reads nothing is cut off by the server's send deadline (server.py).
 """
 
 import asyncio
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.status import WS_1006_ABNORMAL_CLOSURE
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.http import process_result
@@ -25,6 +27,7 @@ from strawberry.types.execution import PreExecutionError
 
 from app.authorization.identity import Caller, InvalidToken, KeysUnavailable, bearer_token
 from app.config import Settings
+from app.errors import BadUserInput
 from app.graphql.compiled.encoded import dumps
 from app.graphql.errors import INTERNAL_MESSAGE
 from app.http.observability import log_request, request_id_of
@@ -125,11 +128,15 @@ class _Connection:
             return
         self.closed = True
         self._closed_with(code)
-        if code == UNAUTHORIZED and self.protocol == LEGACY_WS:
+        await self._close_frame(code, reason)
+
+    async def refuse_caller(self, code: int, reason: str) -> None:
+        """Close a connection whose caller cannot be told who they are."""
+        if self.protocol == LEGACY_WS:
             # subscriptions-transport-ws tells its user of a connection_error; after a close
             # alone it reconnects, again and again, and says nothing.
-            await self._send_now({"type": "connection_error", "payload": {"message": reason}})
-        await self._close_frame(code, reason)
+            await self.send({"type": "connection_error", "payload": {"message": reason}})
+        await self.close(code, reason)
 
     def _closed_with(self, code: int) -> None:
         if self.close_code is None:
@@ -147,11 +154,12 @@ class _Connection:
     async def _send_now(self, message: dict[str, Any]) -> None:
         try:
             await self.websocket.send_text(dumps(message).decode())
-        except WebSocketDisconnect as gone:
-            # The client is gone (or was cut off): nothing more is sent, and serve() ends the
-            # rest once the disconnect reaches it.
+        except (WebSocketDisconnect, RuntimeError) as gone:
+            # The client is gone or was cut off, or the server closed the connection on its own
+            # and refuses sends (a RuntimeError, as uvicorn's after its ping timeout): nothing
+            # more is sent, and serve() ends the rest once the disconnect reaches it.
             self.closed = True
-            self._closed_with(gone.code)
+            self._closed_with(gone.code if isinstance(gone, WebSocketDisconnect) else WS_1006_ABNORMAL_CLOSURE)
 
     async def _handle(self, text: str | None) -> None:
         try:
@@ -186,7 +194,10 @@ class _Connection:
         try:
             self.caller, expires = await self._authenticate(payload)
         except InvalidToken as error:
-            await self.close(UNAUTHORIZED, f"Unauthorized: {error}")
+            await self.refuse_caller(UNAUTHORIZED, f"Unauthorized: {error}")
+            return
+        except BadUserInput as error:
+            await self.refuse_caller(INVALID_MESSAGE, f"Invalid message: {error}")
             return
         except KeysUnavailable as error:
             await self.close(TRY_AGAIN_LATER, f"Try again later: {error}")
@@ -196,17 +207,18 @@ class _Connection:
         self.timers.append(asyncio.create_task(self._close_at(expires)))
 
     async def _authenticate(self, payload: Any) -> tuple[Caller, int]:
-        header = _authorization_in(payload)
+        on_upgrade = _one_authorization("upgrade request", self.websocket.headers.getlist("authorization"))
+        header = _one_authorization("connection_init payload", _authorizations_in(payload))
         if header is not None and not isinstance(header, str):
             raise InvalidToken("the connection_init payload's Authorization must be a string")
-        token = bearer_token(header if header is not None else self.websocket.headers.get("authorization"))
+        token = bearer_token(header if header is not None else on_upgrade)
         if token is None:
             raise InvalidToken('no token: send {"Authorization": "Bearer <JWT>"} as the connection_init payload')
         return await self.services.verifier.verify_with_expiry(token)
 
     async def _subscribe(self, message: dict[str, Any]) -> None:
         if self.caller is None:
-            await self.close(UNAUTHORIZED, "Unauthorized: send connection_init with a token first")
+            await self.refuse_caller(UNAUTHORIZED, "Unauthorized: send connection_init with a token first")
             return
         operation_id, payload = message.get("id"), message.get("payload")
         if not isinstance(operation_id, str) or not operation_id or not isinstance(payload, dict):
@@ -293,7 +305,7 @@ class _Connection:
 
     async def _close_at(self, expires: float) -> None:
         await asyncio.sleep(max(0.0, expires - time.time()))
-        await self.close(UNAUTHORIZED, "Unauthorized: the token has expired")
+        await self.refuse_caller(UNAUTHORIZED, "Unauthorized: the token has expired")
 
     async def _keep_alive(self) -> None:
         while not self.closed:
@@ -304,17 +316,21 @@ class _Connection:
                 await self.send(self.messages.keep_alive)
 
 
-def _authorization_in(payload: Any) -> Any:
-    """The Authorization of a connection_init payload, by any case of its name: at the top, or
-    in its `headers` (as Apollo's and urql's users often put it)."""
+def _authorizations_in(payload: Any) -> list[Any]:
+    """The Authorizations of a connection_init payload, by any case of their name: at its top,
+    and in its `headers` (as Apollo's and urql's users often put it)."""
     if not isinstance(payload, dict):
-        return None
+        return []
     headers = payload.get("headers")
-    for fields in (payload, headers if isinstance(headers, dict) else {}):
-        value = next((v for k, v in fields.items() if k.lower() == "authorization"), None)
-        if value is not None:
-            return value
-    return None
+    fields = [*payload.items(), *(headers.items() if isinstance(headers, dict) else [])]
+    return [value for name, value in fields if name.lower() == "authorization" and value is not None]
+
+
+def _one_authorization(where: str, values: list[Any]) -> Any:
+    if len(values) > 1:
+        # Clients and proxies differ in which of two they would take: neither is chosen.
+        raise BadUserInput(f"the {where} has {len(values)} Authorization fields: send one")
+    return values[0] if values else None
 
 
 def _bad_input(message: str) -> dict[str, Any]:

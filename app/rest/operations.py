@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -99,25 +100,20 @@ class Resource:
         self._by_method = {o.method: o for o in operations}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
         operation = self._by_method.get(scope["method"])
+        if operation is None:
+            # Answered by the app's handler of HTTP errors, in problem details as under /storage/.
+            raise HTTPException(405, headers={"Allow": ", ".join(self._by_method)})
         try:
-            response = await respond(operation, request) if operation else self._not_allowed(request)
+            response = await respond(operation, Request(scope, receive))
         except ClientDisconnect:
             return  # the client has gone: nobody to answer
         await response(scope, receive, send)
-
-    def _not_allowed(self, request: Request) -> Response:
-        record: RequestRecord = request.state.request_record
-        record.error_codes = ["BAD_USER_INPUT"]
-        allow = ", ".join(self._by_method)
-        message = f"{request.method} is not allowed on {request.url.path}: it takes {allow}"
-        return problem(405, message, "BAD_USER_INPUT", record.request_id, headers={"Allow": allow})
 
 
 def routes(operations: Sequence[Operation]) -> list[Route]:
     by_path: dict[str, list[Operation]] = {}
     for operation in operations:
         by_path.setdefault(operation.path, []).append(operation)
-    # An ASGI app as the endpoint: every method reaches it, so that a 405 too is problem details.
+    # An ASGI app as the endpoint: every method reaches it, so that a 405 lists all the path takes.
     return [Route(path, Resource(ops)) for path, ops in by_path.items()]
