@@ -68,7 +68,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from app.authorization.policy import PolicyError
-    from app.http.app import create_app
+    from app.composition import create_app
     from app.http.authentication import ConfigurationError, uses_development_secret
     from app.http.listening import is_loopback, listening_socket
     from app.http.server import server_protocols

@@ -7,6 +7,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.authorization.identity import CLOCK_SKEW_LEEWAY_SECONDS
 
+DEFAULT_PAGE_SIZE = 100  # instances in a page when the caller names no size, in either API
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore")
@@ -43,7 +45,7 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(10, ge=1)
     max_aliases: int = Field(20, ge=0)
     max_tokens: int = Field(5000, ge=1)
-    max_page_size: int = Field(1000, ge=100)  # `first`; not below its default, 100
+    max_page_size: int = Field(1000, ge=DEFAULT_PAGE_SIZE)  # `first`; not below its default
     max_filter_list: int = Field(1000, ge=1)  # values in one input list: `in`, `nin`, `or`, ...
     document_cache_size: int = Field(256, ge=0)  # parsed and validated query documents kept; 0: none
     # Queries answered by compiled plans (app/graphql/compiled/); false: the general executor answers all.

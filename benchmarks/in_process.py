@@ -30,8 +30,8 @@ from typing import Any
 import httpx
 import orjson
 
+from app.composition import create_app
 from app.config import Settings
-from app.http.app import create_app
 from app.store.instances import Document, Page, PageStream
 from benchmarks.data import ORG, SECRET
 from benchmarks.measure import MB, Timing, driver_baseline, ms, round_robin, runs_for

@@ -20,8 +20,8 @@ import pytest
 from pymongo import MongoClient
 
 from app.authorization.tokens import mint_token
+from app.composition import create_app
 from app.config import Settings
-from app.http.app import create_app
 from app.store.database import Database, connect, ensure_indexes
 from app.store.documents import normalize_instance
 from app.store.writes import write_all

@@ -12,8 +12,8 @@ from typing import Any
 
 import uvicorn
 
+from app.composition import create_app
 from app.config import Settings
-from app.http.app import create_app
 from app.http.server import server_protocols
 from app.store.database import Database
 from app.store.documents import normalize_instance

@@ -14,7 +14,7 @@ from app.graphql.compiled.codegen import generate
 from app.graphql.compiled.leaves import check_timestamp, datetime_text
 from app.graphql.compiled.plan import NotCompilable, plan_operation
 from app.graphql.schema import build_schema
-from app.graphql.types.values import timestamp
+from app.values import timestamp
 
 SCHEMA = build_schema(Settings(_env_file=None))
 DATE_TIME = SCHEMA._schema.type_map["DateTime"]

@@ -26,9 +26,9 @@ from graphql import build_client_schema, get_introspection_query
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.composition import create_app
 from app.config import Settings
 from app.graphql.compiled.encoded import CHUNK_BYTES
-from app.http.app import create_app
 from app.store.documents import normalize_instance
 from app.store.writes import write_all
 from tests.conftest import TEST_SECRET, Store, org_token, user_token

@@ -28,10 +28,10 @@ import pytest
 
 from app.authorization import tokens
 from app.authorization.tokens import DEVELOPMENT_SECRET
+from app.composition import create_app
 from app.config import Settings
-from app.http.app import create_app
+from app.graphql.http.graphiql import STATIC_DIR, render_graphiql
 from app.http.authentication import DEVELOPMENT_TOKEN_SECONDS
-from app.http.graphiql import STATIC_DIR, render_graphiql
 from tests.conftest import org_token
 from tests.factories import make_instance
 from tests.live_server import LiveGateway, live_gateway

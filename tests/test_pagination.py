@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
+from app.composition import create_app
 from app.config import Settings
 from app.errors import BadUserInput
-from app.http.app import create_app
 from app.store.cursors import CursorCodec
 from app.store.database import Database
 from app.store.documents import normalize_instance

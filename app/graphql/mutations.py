@@ -3,7 +3,7 @@ from typing import Annotated
 import strawberry
 
 from app.actions import MAX_BULK_DELETE
-from app.graphql.context import Info
+from app.graphql.info import Info
 from app.graphql.inputs import InstanceFilter, plain_data
 from app.graphql.types.instance import Instance, InstanceId
 from app.graphql.types.status import ReadStatus

@@ -2,9 +2,10 @@ from typing import Annotated
 
 import strawberry
 
-from app.graphql.context import Info
+from app.config import DEFAULT_PAGE_SIZE
+from app.graphql.info import Info
 from app.graphql.inputs import InstanceFilter, InstanceOrder
-from app.graphql.reads import DEFAULT_PAGE_SIZE, read_instance, read_instances
+from app.graphql.reads import read_instance, read_instances
 from app.graphql.selection import subfields
 from app.graphql.types.connection import InstanceConnection
 from app.graphql.types.instance import Instance, InstanceId

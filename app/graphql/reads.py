@@ -9,15 +9,14 @@ from typing import Any
 import strawberry
 from strawberry.types.nodes import Selection
 
+from app.config import DEFAULT_PAGE_SIZE
+from app.context import Context
 from app.errors import BadUserInput
-from app.graphql.context import Context
 from app.graphql.inputs import InstanceFilter, InstanceOrder, SortDirection, plain_data
 from app.graphql.selection import document_fields, selects, subfields
 from app.store.filters import check_instance_filter
 from app.store.instances import Document, Page, PageStream
 from app.store.ordering import SortKey
-
-DEFAULT_PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import strawberry
 
-from app.graphql.context import Info
+from app.graphql.info import Info
 from app.graphql.inputs import InstanceFilter, plain_data
 from app.graphql.scalars import DateTime
 from app.graphql.types.instance import Instance

@@ -5,8 +5,8 @@ changes through the same InstanceActions, so rules, events and lastChanged are t
 from typing import Any
 
 from app.authorization.access import check_audit_trail
+from app.context import Context
 from app.errors import Forbidden, GatewayError, NotFound
-from app.graphql.context import Context
 from app.rest.answers import gateway_base, instance_answer, query_response
 from app.rest.instance_query import CONTINUATION_TOKEN, PARAMETERS, instances_query
 from app.rest.model import INSTANCE_EVENT, READ_STATUSES

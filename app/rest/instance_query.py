@@ -10,8 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.config import Settings
-from app.graphql.reads import DEFAULT_PAGE_SIZE
+from app.config import DEFAULT_PAGE_SIZE, Settings
 from app.rest.parameters import (
     DATE_OPERATORS,
     Parameter,

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
-from app.graphql.types.data_element import FileScanResult
-from app.graphql.types.status import ReadStatus
-from app.graphql.types.values import enum_member, integer, text, timestamp
+from app.enums import FileScanResult, ReadStatus
+from app.values import enum_member, integer, text, timestamp
 
 Schema = dict[str, Any]
 

@@ -14,8 +14,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from app.context import Context
 from app.errors import BadUserInput, GatewayError
-from app.graphql.context import Context
 from app.http.limits import BodyTooLarge, receive_within
 from app.http.request_json import InvalidJSON, decode_object
 from app.request_record import RequestRecord

@@ -30,6 +30,7 @@ from graphql import (
     get_named_type,
 )
 
+from app import values
 from app.graphql.compiled.leaves import check_timestamp, completed, datetime_text, enum_names, int32
 from app.graphql.compiled.plan import (
     DATA_ELEMENTS,
@@ -49,9 +50,8 @@ from app.graphql.compiled.plan import (
     Root,
     Typename,
 )
-from app.graphql.types import values
-from app.graphql.types.values import Always, Each, Entries, EnumOf, Flag, Stored, required_text, text, texts, timestamp
 from app.timestamps import format_timestamp
+from app.values import Always, Each, Entries, EnumOf, Flag, Stored, required_text, text, texts, timestamp
 
 _PLACEHOLDER = re.compile(r"_s(\d+)\Z")
 _GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*\Z")

@@ -12,8 +12,8 @@ from typing import Any
 from graphql import GraphQLEnumType, GraphQLError, GraphQLInt, GraphQLLeafType, GraphQLList, Undefined
 from graphql import GraphQLNonNull as NonNull
 
-from app.graphql.types.values import EnumOf, enum_member, integer, timestamp
 from app.timestamps import format_timestamp
+from app.values import EnumOf, enum_member, integer, timestamp
 
 _UTC_OFFSET = timedelta(0)
 _SAFE_OFFSETS = (None, _UTC_OFFSET)  # naive (read as UTC) or UTC: nothing to convert

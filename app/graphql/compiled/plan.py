@@ -39,7 +39,7 @@ from strawberry.types.nodes import Selection, convert_selections
 from app.graphql.selection import subfields
 from app.graphql.types.instance import guid_of
 from app.graphql.types.status import shortened_label
-from app.graphql.types.values import Stored
+from app.values import Stored
 
 
 class NotCompilable(Exception):

@@ -24,13 +24,13 @@ from strawberry import Schema
 from strawberry.types.arguments import convert_arguments
 
 from app.authorization.access import check_audit_trail
+from app.context import Context
 from app.errors import Forbidden
 from app.graphql.compiled.codegen import Compiled
 from app.graphql.compiled.encoded import EncodedJSON
 from app.graphql.compiled.error_order import FieldError, ordered_errors
 from app.graphql.compiled.leaves import int32
 from app.graphql.compiled.plan import Connection, Edges, Nodes, PageInfo, Root, TotalCount, Typename
-from app.graphql.context import Context
 from app.graphql.inputs import plain_data
 from app.graphql.reads import count_instances, read_instance, read_instance_with_trail, stream_instances
 from app.graphql.types.instance import Instance

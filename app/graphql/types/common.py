@@ -3,7 +3,7 @@ from typing import ClassVar
 
 import strawberry
 
-from app.graphql.types.values import Stored, read_document, text
+from app.values import Stored, read_document, text
 
 
 @strawberry.type(description="URLs of the same resource in the App API and the Platform Storage API.")

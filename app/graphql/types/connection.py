@@ -3,7 +3,7 @@ from typing import Any
 
 import strawberry
 
-from app.graphql.context import Info
+from app.graphql.info import Info
 from app.graphql.reads import InstancesRead, count_instances
 from app.graphql.types.instance import Instance
 from app.store.instances import Page

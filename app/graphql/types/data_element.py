@@ -1,12 +1,13 @@
 from collections.abc import Mapping
-from enum import Enum
 from typing import ClassVar
 
 import strawberry
 
+from app import enums
+from app.graphql.enums import graphql_enum
 from app.graphql.scalars import DateTime
 from app.graphql.types.common import KeyValue, ResourceLinks
-from app.graphql.types.values import (
+from app.values import (
     Each,
     EnumOf,
     Flag,
@@ -19,15 +20,14 @@ from app.graphql.types.values import (
     timestamp,
 )
 
-
-@strawberry.enum(description="The result of the malware scan of a data element.")
-class FileScanResult(Enum):
-    NOT_APPLICABLE = strawberry.enum_value(
-        "NotApplicable", description="Its data type is not scanned; also what a missing or unknown value reads as."
-    )
-    PENDING = strawberry.enum_value("Pending", description="Waiting for the scan.")
-    CLEAN = strawberry.enum_value("Clean", description="Scanned; no malware found.")
-    INFECTED = strawberry.enum_value("Infected", description="Scanned; malware found.")
+FileScanResult = graphql_enum(
+    enums.FileScanResult,
+    "The result of the malware scan of a data element.",
+    NOT_APPLICABLE="Its data type is not scanned; also what a missing or unknown value reads as.",
+    PENDING="Waiting for the scan.",
+    CLEAN="Scanned; no malware found.",
+    INFECTED="Scanned; malware found.",
+)
 
 
 @strawberry.type(description="Whether a data element is deleted for good.")

@@ -5,7 +5,7 @@ import strawberry
 
 from app.graphql.scalars import DateTime
 from app.graphql.types.process import ProcessState
-from app.graphql.types.values import Always, Nested, Stored, integer, read_document, text, timestamp
+from app.values import Always, Nested, Stored, integer, read_document, text, timestamp
 
 
 @strawberry.type(

@@ -4,7 +4,7 @@ from typing import Annotated, Any, ClassVar
 import strawberry
 
 from app.authorization.access import check_audit_trail
-from app.graphql.context import Info
+from app.graphql.info import Info
 from app.graphql.inputs import DataElementFilter, plain_data
 from app.graphql.scalars import DateTime
 from app.graphql.types.common import KeyValue, ResourceLinks
@@ -12,7 +12,8 @@ from app.graphql.types.data_element import DataElement
 from app.graphql.types.event import InstanceEvent
 from app.graphql.types.process import ProcessState
 from app.graphql.types.status import CompleteConfirmation, InstanceStatus
-from app.graphql.types.values import (
+from app.store.elements import matching_elements
+from app.values import (
     Always,
     Each,
     Entries,
@@ -23,7 +24,6 @@ from app.graphql.types.values import (
     text,
     timestamp,
 )
-from app.store.elements import matching_elements
 
 InstanceId = Annotated[
     strawberry.ID, strawberry.argument(description="The instance's id, {instanceOwner.partyId}/{instanceGuid}.")

@@ -4,7 +4,7 @@ from typing import ClassVar
 import strawberry
 
 from app.graphql.scalars import DateTime
-from app.graphql.types.values import Flag, Nested, Stored, integer, read_document, text, timestamp
+from app.values import Flag, Nested, Stored, integer, read_document, text, timestamp
 
 
 @strawberry.type(description="When the task was last validated (obsolete, kept in old documents).")

@@ -1,23 +1,24 @@
 from collections.abc import Mapping
-from enum import Enum
 from typing import ClassVar
 
 import strawberry
 
+from app import enums
+from app.graphql.enums import graphql_enum
 from app.graphql.scalars import DateTime
-from app.graphql.types.values import EnumOf, Flag, Nested, Stored, read_document, text, timestamp
+from app.values import EnumOf, Flag, Nested, Stored, read_document, text, timestamp
 
 MESSAGE_BOX_LABEL_LIMIT = 25
 MESSAGE_BOX_LABEL_KEEP = 22
 
 
-@strawberry.enum(description="Whether an app user has opened the instance.")
-class ReadStatus(Enum):
-    UNREAD = strawberry.enum_value("Unread", description="Not opened yet; also what a missing status reads as.")
-    READ = strawberry.enum_value("Read", description="Opened, and not changed since.")
-    UPDATED_SINCE_LAST_REVIEW = strawberry.enum_value(
-        "UpdatedSinceLastReview", description="Opened, then changed since."
-    )
+ReadStatus = graphql_enum(
+    enums.ReadStatus,
+    "Whether an app user has opened the instance.",
+    UNREAD="Not opened yet; also what a missing status reads as.",
+    READ="Opened, and not changed since.",
+    UPDATED_SINCE_LAST_REVIEW="Opened, then changed since.",
+)
 
 
 def shortened_label(label: str | None) -> str | None:

@@ -1,5 +1,6 @@
 """Lenient readers for stored values: real documents are messy, and one odd value should
 read as null (or the field's default), not fail a whole page.
+GraphQL's types and REST's model (app/rest/model.py) use the same readers.
 
 Each type says where each of its fields is stored and which reader reads it (`Stored`, in its
 `STORED` table); `from_document` builds the type from that table, and the compiled execution

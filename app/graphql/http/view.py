@@ -18,11 +18,11 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
 from app.config import Settings
+from app.context import Context
 from app.errors import GatewayError
 from app.graphql.compiled.encoded import CHUNK_BYTES, chunks, encoded_parts
-from app.graphql.context import Context
+from app.graphql.http.graphiql import graphiql_response
 from app.http.authentication import development_headers
-from app.http.graphiql import graphiql_response
 from app.http.limits import BodyTooLarge, receive_within
 from app.http.media_types import GRAPHQL_RESPONSE_JSON, JSON, response_media_type
 from app.http.request_json import InvalidJSON, decode_object

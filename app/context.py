@@ -1,5 +1,5 @@
-"""What every resolver may read: the caller, the store, and in one place what the caller
-may see (`read_restriction`) and do (`actions`)."""
+"""What every request of either edge may read: the caller, the store, and in one place what
+the caller may see (`read_restriction`) and do (`actions`)."""
 
 import dataclasses
 from collections.abc import Callable
@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import strawberry
+# Strawberry's DataLoader is a plain asyncio batching loader: nothing of GraphQL comes with it.
 from strawberry.dataloader import DataLoader
 
 from app.actions import InstanceActions
@@ -77,6 +77,3 @@ class Context:
 
     async def actions(self) -> InstanceActions:
         return InstanceActions(await self.access(), self.store, self.changes, self.now)
-
-
-Info = strawberry.Info[Context, None]

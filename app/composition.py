@@ -1,4 +1,5 @@
-"""The ASGI application: routes, and the services opened for its lifetime."""
+"""The composition above both edges: the services opened for the gateway's lifetime, and the
+ASGI application that mounts GraphQL's and REST's routes over them."""
 
 import asyncio
 import contextlib
@@ -18,17 +19,17 @@ from starlette.routing import Route, WebSocketRoute
 from app.authorization.identity import Caller, TokenVerifier
 from app.authorization.policy_repository import PolicyRepository
 from app.config import Settings
-from app.graphql.context import Context
+from app.context import Context
+from app.graphql.http.graphiql import graphiql_static
+from app.graphql.http.view import METHODS, GraphQLView
+from app.graphql.http.websocket import GraphQLWebSocket
 from app.graphql.schema import build_schema
 from app.http.authentication import authenticate, token_verifier
 from app.http.cors import allow_cross_origin
 from app.http.edge_errors import unrouted
-from app.http.graphiql import graphiql_static
-from app.http.graphql_view import GraphQLView
 from app.http.observability import Observability
 from app.http.operations import operations_routes
 from app.http.readiness import Readiness
-from app.http.websocket import GraphQLWebSocket
 from app.metrics import Metrics
 from app.request_record import RequestRecord
 from app.rest.routes import rest_routes
@@ -199,5 +200,5 @@ def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
     app.router.redirect_slashes = False
     app.state.settings = settings
     app.state.metrics = metrics
-    allow_cross_origin(app, settings.cors_origins)
+    allow_cross_origin(app, settings.cors_origins, METHODS)
     return app
