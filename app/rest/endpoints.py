@@ -11,11 +11,13 @@ from app.rest.answers import gateway_base, instance_answer, query_response
 from app.rest.instance_query import CONTINUATION_TOKEN, PARAMETERS, instances_query
 from app.rest.model import INSTANCE_EVENT, READ_STATUSES
 from app.rest.operations import Call, Operation
-from app.rest.parameters import Parameter, ParameterError, flag, shown
+from app.rest.parameters import Parameter, ParameterError, flag, guid, shown
 from app.store.cursors import InvalidCursor
 
 INSTANCES = "/storage/api/v1/instances"
 INSTANCE = INSTANCES + "/{partyId}/{instanceGuid}"
+INSTANCE_BY_GUID = INSTANCES + "/{instanceGuid}"
+MESSAGEBOX_INSTANCE = "/storage/api/v1/sbl/instances/{partyId}/{instanceGuid}"
 APP_INSTANCE = "/{org}/{app}/instances/{partyId}/{instanceGuid}"
 
 HARD = Parameter(
@@ -59,6 +61,26 @@ async def get_instance(call: Call) -> Answer:
     return await _answer(call, document)
 
 
+async def get_instance_by_guid(call: Call) -> Answer:
+    """Altinn's GetByGuid: the instance whatever its owner, as GET with the party id answers it."""
+    context, instance_guid = call.context, guid("instanceGuid", call.request.path_params["instanceGuid"])
+    page = await context.store.find_page(
+        instance_filter={"id": {"endsWith": f"/{instance_guid}"}},
+        restriction=None,
+        order=None,
+        first=1,
+        after=None,
+        fields=["id"],
+    )
+    if not page.documents:
+        raise NotFound(f"Unable to find instance {instance_guid}")  # Altinn Storage's words
+    instance_id = str(page.documents[0]["id"])
+    document = await context.store.get(instance_id, restriction=await context.read_restriction(), fields=None)
+    if document is None:
+        raise Forbidden(f"The caller may not read instance {instance_id}.")
+    return await _answer(call, document)
+
+
 async def list_events(call: Call) -> Answer:
     context, instance_id = call.context, call.instance_id
     document = await context.store.get(instance_id, restriction=await context.read_restriction(), fields=["org"])
@@ -88,9 +110,16 @@ async def delete_app_instance(call: Call) -> Answer:
     return await _answer(call, await actions.delete(call.instance_id, hard=_hard(call), app_id=app_id))
 
 
-async def undelete_instance(call: Call) -> Answer:
-    actions = await call.context.actions()
-    return await _answer(call, await actions.restore(call.instance_id))
+async def undelete_instance(call: Call) -> bool:
+    """The message box's restore (Altinn's MessageboxInstancesController.Undelete): true when the
+    instance is out of the recycle bin, whether it was in it or not."""
+    context, instance_id = call.context, call.instance_id
+    if await context.store.get(instance_id, restriction=await context.read_restriction(), fields=["id"]) is None:
+        # Altinn Storage's words.
+        raise NotFound(f"Didn't find the object that should be restored with instanceId={instance_id}")
+    actions = await context.actions()
+    await actions.restore(instance_id)
+    return True
 
 
 async def confirm_complete(call: Call) -> Answer:
@@ -158,6 +187,14 @@ OPERATIONS = (
     ),
     Operation("GET", INSTANCE, "getInstance", "One instance.", get_instance, answer="Instance"),
     Operation(
+        "GET",
+        INSTANCE_BY_GUID,
+        "getInstanceByGuid",
+        "One instance, by its GUID alone.",
+        get_instance_by_guid,
+        answer="Instance",
+    ),
+    Operation(
         "DELETE",
         INSTANCE,
         "deleteInstance",
@@ -177,12 +214,12 @@ OPERATIONS = (
         errors=(400, 401, 403, 404, 413, 503),
     ),
     Operation(
-        "POST",
-        f"{INSTANCE}/undelete",
+        "PUT",
+        f"{MESSAGEBOX_INSTANCE}/undelete",
         "undeleteInstance",
-        "Take a soft-deleted instance out of the recycle bin.",
+        "Take a soft-deleted instance out of the recycle bin: true, also when it was not in it.",
         undelete_instance,
-        answer="Instance",
+        answer="Restored",
     ),
     Operation(
         "POST",

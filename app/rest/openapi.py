@@ -40,6 +40,7 @@ _SCHEMAS: dict[str, Schema] = {
         "required": ["count", "self", "instances"],
         "additionalProperties": False,
     },
+    "Restored": {"type": "boolean", "const": True, "description": "The instance is out of the recycle bin."},
     "InstanceEventList": {
         "type": "object",
         "properties": {"instanceEvents": {"type": "array", "items": {"$ref": "#/components/schemas/InstanceEvent"}}},

@@ -1,0 +1,69 @@
+"""The calls Altinn's clients make, answered as Altinn Storage's controllers answer them; each
+test names the Altinn controller test it ports (our data, Altinn's expectations)."""
+
+from tests.conftest import org_token, user_token
+from tests.factories import make_instance
+from tests.rest import STORAGE, call, ok, problem
+
+DAGL = [{"userId": "1", "partyId": "500", "roles": ["DAGL"]}]
+SBL = "/storage/api/v1/sbl/instances"
+SOFT_DELETED = {"isSoftDeleted": True, "softDeleted": "2024-02-01T00:00:00Z"}
+HARD_DELETED = {**SOFT_DELETED, "isHardDeleted": True, "hardDeleted": "2024-02-02T00:00:00Z"}
+GRAPHQL_STATUS = "query($id: ID!) { instance(id: $id) { status { isSoftDeleted } events { eventType } } }"
+
+
+async def test_the_message_box_restores_a_soft_deleted_instance_and_answers_true(gateway_with):
+    # MessageboxInstancesControllerTests.Undelete_RestoreSoftDeletedInstance_ReturnsTrue
+    deleted = make_instance(party_id="500", status=SOFT_DELETED)
+    async with gateway_with([deleted], DAGL) as gw:
+        response = await call(gw, "PUT", f"{SBL}/{deleted['id']}/undelete", token=user_token("1", "500"))
+        again = await call(gw, "PUT", f"{SBL}/{deleted['id']}/undelete", token=user_token("1", "500"))
+        after = (await gw.data(GRAPHQL_STATUS, {"id": deleted["id"]}))["instance"]
+    assert (response.status_code, response.json()) == (200, True)
+    # already out of the recycle bin: true again, and no second event
+    assert (again.status_code, again.json()) == (200, True)
+    assert after == {"status": {"isSoftDeleted": False}, "events": [{"eventType": "Undeleted"}]}
+
+
+async def test_restoring_is_refused_as_altinn_refuses_it(gateway_with):
+    # MessageboxInstancesControllerTests.Undelete_ResponseIsDeny_ReturnsStatusForbidden,
+    # Undelete_AttemptToRestoreHardDeletedInstance_ReturnsNotFound,
+    # Undelete_RestoreNonExistentInstance_ReturnsNotFound (Altinn's text for an absent instance)
+    no_delete_rule = make_instance(app_id="ttd/skjema-b", party_id="500", status=SOFT_DELETED)
+    gone = make_instance(party_id="500", status=HARD_DELETED)
+    absent = "500/4be22ede-a16c-4a93-be7f-c529788d6a4c"
+    async with gateway_with([no_delete_rule, gone], DAGL) as gw:
+        await problem(gw, "PUT", f"{SBL}/{no_delete_rule['id']}/undelete", 403)
+        permanently = await problem(gw, "PUT", f"{SBL}/{gone['id']}/undelete", 404)
+        missing = await problem(gw, "PUT", f"{SBL}/{absent}/undelete", 404)
+        # the gateway's own invented POST .../instances/.../undelete is gone
+        invented = await call(gw, "POST", f"{STORAGE}/{no_delete_rule['id']}/undelete")
+    assert permanently["detail"] == "Instance was permanently deleted and cannot be restored."
+    assert missing["detail"] == f"Didn't find the object that should be restored with instanceId={absent}"
+    assert invented.status_code == 404
+
+
+async def test_an_instance_reads_by_its_guid_alone(gateway_with):
+    # InstancesControllerTests.GetByGuid_One_Ok, GetByGuid_One_Twice_Ok
+    document = make_instance(party_id="500")
+    guid = document["id"].partition("/")[2]
+    async with gateway_with([document], DAGL) as gw:
+        by_guid = await ok(gw, "GET", f"{STORAGE}/{guid}")
+        twice = await ok(gw, "GET", f"{STORAGE}/{guid}", token=user_token("1", "500"))
+        with_party = await ok(gw, "GET", f"{STORAGE}/{document['id']}")
+    assert by_guid == with_party
+    assert twice["id"] == document["id"]
+
+
+async def test_reading_by_guid_is_refused_as_altinn_refuses_it(gateway_with):
+    # InstancesControllerTests.GetByGuid_ReponseIsDeny_ReturnsStatusForbidden; Altinn's 404 text
+    document = make_instance(party_id="500")
+    guid = document["id"].partition("/")[2]
+    absent = "4be22ede-a16c-4a93-be7f-c529788d6a4c"
+    async with gateway_with([document], DAGL) as gw:
+        await problem(gw, "GET", f"{STORAGE}/{guid}", 403, token=user_token("2", "600"))
+        await problem(gw, "GET", f"{STORAGE}/{guid}", 403, token=org_token("skd"))
+        missing = await problem(gw, "GET", f"{STORAGE}/{absent}", 404)
+        malformed = await call(gw, "GET", f"{STORAGE}/not-a-guid")
+    assert missing["detail"] == f"Unable to find instance {absent}"
+    assert malformed.status_code in (400, 404)
