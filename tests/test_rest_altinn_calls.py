@@ -67,3 +67,32 @@ async def test_reading_by_guid_is_refused_as_altinn_refuses_it(gateway_with):
         malformed = await call(gw, "GET", f"{STORAGE}/not-a-guid")
     assert missing["detail"] == f"Unable to find instance {absent}"
     assert malformed.status_code in (400, 404)
+
+
+async def ids(gw, query: str) -> list[str]:
+    page = await ok(gw, "GET", f"{STORAGE}?{query}", "QueryResponse")
+    return [instance["id"] for instance in page["instances"]]
+
+
+async def test_the_parameters_altinn_binds_select_as_in_altinn(gateway_with):
+    # InstanceTests.Instance_GetInstancesFromQuery_A3Ref_Match_Ok / _NoMatch_Ok,
+    # Instance_GetInstancesFromQuery_DataValuesA2ArchRef_Match_Ok / _NoMatch_Ok
+    a3 = make_instance(guid="5e4d3c2b-aaaa-4bbb-8ccc-b7fe18ccff30", lastChanged="2024-01-01T10:00:00Z")
+    migrated = make_instance(dataValues={"A2ArchRef": "AR1234"}, lastChanged="2024-01-02T10:00:00Z")
+    with_data = make_instance(data=[{"id": "e1", "dataType": "default"}], lastChanged="2024-01-03T10:00:00Z")
+    async with gateway_with([a3, migrated, with_data]) as gw:
+        assert await ids(gw, "org=ttd&A3Ref=b7fe18ccff30") == [a3["id"]]
+        assert await ids(gw, "org=ttd&A3Ref=b7fe18ccff31") == []
+        assert await ids(gw, "org=ttd&dataValues.A2ArchRef=AR1234") == [migrated["id"]]
+        assert await ids(gw, "org=ttd&dataValues.A2ArchRef=AR9999") == []
+        # the gateway's instances are Altinn 3's
+        assert await ids(gw, "org=ttd&mainVersionInclude=3") == await ids(gw, "org=ttd")
+        assert await ids(gw, "org=ttd&mainVersionInclude=2") == []
+        assert await ids(gw, "org=ttd&mainVersionExclude=3") == []
+        # any order not starting with desc: is oldest change first
+        assert await ids(gw, "org=ttd&order=asc:created") == [a3["id"], migrated["id"], with_data["id"]]
+        assert await ids(gw, "org=ttd&order=desc:created") == [with_data["id"], migrated["id"], a3["id"]]
+        without = await ok(gw, "GET", f"{STORAGE}?org=ttd&includeDataElements=false", "QueryResponse")
+        with_them = await ok(gw, "GET", f"{STORAGE}?org=ttd&includeDataElements=true", "QueryResponse")
+    assert [i["data"] for i in without["instances"]] == [[], [], []]
+    assert [len(i["data"]) for i in with_them["instances"]] == [1, 0, 0]

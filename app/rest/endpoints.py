@@ -48,7 +48,8 @@ async def query_instances(call: Call) -> Answer:
             "continuationToken is not one this gateway issued for these parameters: follow `next` as it is given.",
         ) from None
     base, element_filter = gateway_base(call.request, context.settings.public_url), access.element_filter(None)
-    instances = [instance_answer(d, base, element_filter) for d in page.documents]
+    documents = page.documents if query.include_data_elements else [{**d, "data": []} for d in page.documents]
+    instances = [instance_answer(d, base, element_filter) for d in documents]
     next_token = page.cursors[-1] if page.has_next_page else None
     return query_response(base, call.request, instances, query.continuation_token, next_token)
 

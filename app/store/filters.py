@@ -187,6 +187,7 @@ _INSTANCE_FIELDS: dict[str, Callable[[Any], Clauses]] = {
     "lastChanged": _date("lastChanged"),
     "dueBefore": _date("dueBefore"),
     "visibleAfter": _date("visibleAfter"),
+    "dataValues": _nested({"A2ArchRef": _string("dataValues.A2ArchRef")}),
     "createdBy": _string("createdBy"),
     "lastChangedBy": _string("lastChangedBy"),
     "process": _nested(
