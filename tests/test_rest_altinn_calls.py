@@ -96,3 +96,55 @@ async def test_the_parameters_altinn_binds_select_as_in_altinn(gateway_with):
         with_them = await ok(gw, "GET", f"{STORAGE}?org=ttd&includeDataElements=true", "QueryResponse")
     assert [i["data"] for i in without["instances"]] == [[], [], []]
     assert [len(i["data"]) for i in with_them["instances"]] == [1, 0, 0]
+
+
+STUDIO = "/storage/api/v1/studio/instances"
+
+
+async def test_studio_lists_an_apps_instances_ten_a_page_in_simple_form(gateway_with):
+    # StudioInstancesControllerTests.GetInstances_ReturnsOk, GetInstances_WithContinuationToken_ReturnsOk
+    read = make_instance(
+        guid="5e4d3c2b-aaaa-4bbb-8ccc-b7fe18ccff30",
+        status={"readStatus": "UpdatedSinceLastReview", "archived": "2024-01-05T00:00:00Z", "isArchived": True},
+        completeConfirmations=[
+            {"stakeholderId": "ttd", "confirmedOn": "2024-01-07T00:00:00.5Z"},
+            {"stakeholderId": "skd", "confirmedOn": "2024-01-06T00:00:00Z"},
+        ],
+        lastChanged="2024-02-01T00:00:00Z",
+    )
+    others = [make_instance() for _ in range(10)]
+    other_app = make_instance(app_id="ttd/skjema-b")
+    async with gateway_with([read, *others, other_app]) as gw:
+        first = await ok(gw, "GET", f"{STUDIO}/ttd/skjema-a", "SimpleInstanceQueryResponse")
+        second = await ok(
+            gw, "GET", f"{STUDIO}/ttd/skjema-a?continuationToken={first['next']}", "SimpleInstanceQueryResponse"
+        )
+        by_reference = await ok(
+            gw, "GET", f"{STUDIO}/ttd/skjema-a?archiveReference=B7FE18CCFF30", "SimpleInstanceQueryResponse"
+        )
+        await problem(
+            gw, "GET", f"{STUDIO}/ttd/skjema-a", 401, token=None
+        )  # GetInstances_NoAccessToken_ReturnsUnauthorized
+        # GetInstances_WrongAppClaim_ReturnsForbidden: another org (or an end user) is not the app's owner
+        await problem(gw, "GET", f"{STUDIO}/ttd/skjema-a", 403, token=org_token("skd"))
+        await problem(gw, "GET", f"{STUDIO}/ttd/skjema-a", 403, token=user_token("1", "1337"))
+        await problem(gw, "GET", f"{STUDIO}/ttd/skjema-a?appId=ttd/skjema-b", 400)
+    assert (first["count"], first["self"], second["count"], second["next"]) == (10, None, 1, None)
+    listed = {i["id"] for i in first["instances"] + second["instances"]}
+    assert listed == {d["id"].partition("/")[2] for d in [read, *others]}
+    assert first["instances"][0] == {
+        "id": "5e4d3c2b-aaaa-4bbb-8ccc-b7fe18ccff30",
+        "org": "ttd",
+        "app": "skjema-a",
+        "isRead": True,
+        "currentTaskId": "Task_1",
+        "currentTaskName": None,
+        "completedAt": None,
+        "archivedAt": "2024-01-05T00:00:00Z",
+        "softDeletedAt": None,
+        "hardDeletedAt": None,
+        "confirmedAt": "2024-01-06T00:00:00Z",
+        "createdAt": "2024-01-01T10:00:00Z",
+        "lastChangedAt": "2024-02-01T00:00:00Z",
+    }
+    assert [i["id"] for i in by_reference["instances"]] == ["5e4d3c2b-aaaa-4bbb-8ccc-b7fe18ccff30"]

@@ -8,11 +8,12 @@ from app.authorization.access import check_audit_trail
 from app.errors import Forbidden, GatewayError, NotFound
 from app.graphql.context import Context
 from app.rest.answers import gateway_base, instance_answer, query_response
-from app.rest.instance_query import CONTINUATION_TOKEN, PARAMETERS, instances_query
+from app.rest.instance_query import PARAMETERS, instances_query
+from app.rest.listing import find_instances
 from app.rest.model import INSTANCE_EVENT, READ_STATUSES
 from app.rest.operations import Call, Operation
 from app.rest.parameters import Parameter, ParameterError, flag, guid, shown
-from app.store.cursors import InvalidCursor
+from app.rest.studio import STUDIO_OPERATION
 
 INSTANCES = "/storage/api/v1/instances"
 INSTANCE = INSTANCES + "/{partyId}/{instanceGuid}"
@@ -32,21 +33,8 @@ Answer = dict[str, Any]
 async def query_instances(call: Call) -> Answer:
     context = call.context
     query = instances_query(call.query, caller_org=context.caller.org, max_size=context.settings.max_page_size)
+    page = await find_instances(context, query)
     access = await context.access()
-    try:
-        page = await context.store.find_page(
-            instance_filter=access.instance_filter(query.instance_filter),
-            restriction=await context.list_restriction(),
-            order=[query.order],
-            first=query.size,
-            after=query.continuation_token,
-            fields=None,
-        )
-    except InvalidCursor:
-        raise ParameterError(
-            CONTINUATION_TOKEN.name,
-            "continuationToken is not one this gateway issued for these parameters: follow `next` as it is given.",
-        ) from None
     base, element_filter = gateway_base(call.request, context.settings.public_url), access.element_filter(None)
     documents = page.documents if query.include_data_elements else [{**d, "data": []} for d in page.documents]
     instances = [instance_answer(d, base, element_filter) for d in documents]
@@ -256,4 +244,5 @@ OPERATIONS = (
         answer="Instance",
         query=(HARD,),
     ),
+    STUDIO_OPERATION,
 )

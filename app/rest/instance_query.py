@@ -155,7 +155,9 @@ class InstancesQuery:
     include_data_elements: bool = True
 
 
-def instances_query(given: Mapping[str, list[str]], *, caller_org: str | None, max_size: int) -> InstancesQuery:
+def instances_query(
+    given: Mapping[str, list[str]], *, caller_org: str | None, max_size: int, default_size: int = DEFAULT_PAGE_SIZE
+) -> InstancesQuery:
     """The query that these allow-listed parameters (see `read_query`) ask for; `caller_org` is
     the calling service owner's org (None for an end user)."""
     instance_filter: Filter = {}
@@ -169,7 +171,7 @@ def instances_query(given: Mapping[str, list[str]], *, caller_org: str | None, m
         if parameter.name in given:
             _put(instance_filter, parameter.name, date_conditions(parameter.name, given[parameter.name]))
     instance_filter |= _confirmations(given, caller_org)
-    size = DEFAULT_PAGE_SIZE
+    size = default_size
     if SIZE.name in given:
         size = whole_number(SIZE.name, given[SIZE.name][0], 1, max_size)
     instance_filter |= _references(given)
