@@ -133,7 +133,6 @@ CHANGES = {
     ),
     "soft delete": (("DELETE", "", {}), "deleteInstance(instanceId: $id)", {}),
     "hard delete": (("DELETE", "?hard=true", {}), "deleteInstance(instanceId: $id, hard: true)", {}),
-    "undelete": (("POST", "/undelete", {}), "restoreInstance(instanceId: $id)", {"status": SOFT_DELETED}),
     "complete": (("POST", "/complete", {}), "confirmComplete(instanceId: $id)", {}),
     "read status": (("PUT", "/readstatus?status=Read", {}), "setReadStatus(instanceId: $id, status: READ)", {}),
 }
@@ -242,7 +241,7 @@ async def test_changes_answer_403_and_404_as_altinn_does(gateway_with):
         await problem(gw, "GET", url(shared, "/events"), 403, token=org_token("skd"))
         await ok(gw, "PUT", url(shared, "/readstatus?status=Read"), token=org_token("skd"))
         # no instance at all
-        await problem(gw, "POST", f"{STORAGE}/500/{GUID}/undelete", 404)
+        await problem(gw, "PUT", f"/storage/api/v1/sbl/instances/500/{GUID}/undelete", 404)
         await problem(gw, "DELETE", f"{STORAGE}/500/{GUID}", 401, token=None)
 
 
@@ -252,7 +251,7 @@ async def test_deleting_needs_the_policy_and_undeleting_a_hard_deleted_instance_
     async with gateway_with([no_delete_rule, gone], DAGL) as gw:
         denied = await problem(gw, "DELETE", url(no_delete_rule), 403)
         bad_flag = await problem(gw, "DELETE", url(no_delete_rule, "?hard=yes"), 400)
-        permanently = await problem(gw, "POST", url(gone, "/undelete"), 404)
+        permanently = await problem(gw, "PUT", f"/storage/api/v1/sbl/instances/{gone['id']}/undelete", 404)
         end_user = await problem(gw, "POST", url(no_delete_rule, "/complete"), 403, token=user_token("1", "1"))
         # what the caller may not see is absent to them, as in GraphQL
         await problem(gw, "DELETE", url(gone), 404, token=user_token("1", "1"))

@@ -37,7 +37,7 @@ def links(answer: Any) -> Iterator[str]:
 
 def every_call(documents: list[dict[str, Any]]) -> list[tuple[str, str, dict[str, Any]]]:
     """A call of each REST operation that answers with links."""
-    first, deleted = (d["id"] for d in documents)
+    first = documents[0]["id"]
     instance = f"{STORAGE}/{first}"
     return [
         ("GET", f"{STORAGE}?appId=ttd/skjema-a&size=1", {}),
@@ -45,7 +45,7 @@ def every_call(documents: list[dict[str, Any]]) -> list[tuple[str, str, dict[str
         ("PUT", f"{instance}/substatus", {"json": {"label": "In review"}}),
         ("PUT", f"{instance}/readstatus?status=Read", {}),
         ("POST", f"{instance}/complete", {}),
-        ("POST", f"{STORAGE}/{deleted}/undelete", {}),
+        ("GET", f"{STORAGE}/{first.partition('/')[2]}", {}),
         ("DELETE", instance, {}),
         ("DELETE", f"/ttd/skjema-a/instances/{first}?hard=true", {}),
     ]

@@ -93,6 +93,41 @@ def test_size_order_and_token():
 
 
 @pytest.mark.parametrize(
+    ("given", "descending"),
+    [
+        ("desc:created", True),
+        ("DESC:anything", True),
+        ("asc:created", False),
+        ("newest", False),
+        ("lastChanged", False),
+    ],
+)
+def test_an_order_is_descending_only_when_it_starts_with_desc_as_altinn_reads_it(given, descending):
+    # InstanceQueryParameters: _sort_ascending = !SortBy.StartsWith("desc:", OrdinalIgnoreCase); always by lastChanged
+    assert query(("order", given)).order == SortKey("lastChanged", descending=descending)
+
+
+@pytest.mark.parametrize(
+    ("items", "expected"),
+    [
+        ([("A3Ref", "b7fe18ccff30")], {"id": {"endsWith": "b7fe18ccff30"}}),
+        ([("A3Ref", "b7fe18ccff30"), ("mainVersionInclude", "2")], {"id": {"endsWith": "b7fe18ccff30"}}),
+        (
+            [("dataValues.A2ArchRef", "AR123"), ("mainVersionInclude", "3")],
+            {"dataValues": {"A2ArchRef": {"eq": "AR123"}}},
+        ),
+        ([("mainVersionInclude", "3")], {}),
+        ([("mainVersionExclude", "2")], {}),
+        ([("mainVersionInclude", "2")], {"id": {"in": []}}),
+        ([("mainVersionExclude", "3")], {"id": {"in": []}}),
+    ],
+)
+def test_references_and_main_versions_as_altinns_query_defaults_set_them(items, expected):
+    # InstancesControllerTests.GetMany_A2ArchRefProvided_TargetsMainVersion2, GetMany_A3RefProvided_TargetsMainVersion3
+    assert query(*items).instance_filter == expected
+
+
+@pytest.mark.parametrize(
     ("items", "parameter", "message"),
     [
         ([("appid", "ttd/a"), ("appId", "ttd/b")], "appId", "more than once"),
@@ -107,7 +142,11 @@ def test_size_order_and_token():
         ([("size", "-1")], "size", "from 1 to 1000"),
         ([("size", "1e3")], "size", "from 1 to 1000"),
         ([("size", "9" * 5000)], "size", "from 1 to 1000"),
-        ([("order", "desc:created")], "order", "desc:lastChanged, asc:lastChanged"),
+        ([("A3Ref", "b7fe18cc")], "A3Ref", "exactly 12 characters"),  # GetMany_A3RefInvalidLength_ReturnsBadRequest
+        ([("A3Ref", "b7fe18ccff3012")], "A3Ref", "exactly 12 characters"),
+        ([("mainVersionInclude", "three")], "mainVersionInclude", "from 1 to 3"),
+        ([("mainVersionExclude", "4")], "mainVersionExclude", "from 1 to 3"),
+        ([("includeDataElements", "no")], "includeDataElements", "true or false"),
         ([("created", "2020-09-30")], "created", "op:date"),
         ([("created", "lte2020-09-30")], "created", "op:date"),
         ([("created", "ne:2020-09-30")], "created", "op one of gt, gte, lt, lte, eq"),

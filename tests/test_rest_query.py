@@ -145,7 +145,7 @@ async def test_a_token_with_changed_parameters_or_tampered_is_a_400(gateway_with
         ("org=ttd&org=skd", "org"),
         ("process.currentTask=", "process.currentTask"),
         ("instanceOwner.partyId=1e3", "instanceOwner.partyId"),
-        ("order=newest", "order"),
+        ("A3Ref=short", "A3Ref"),
         ("unknown=1", "unknown"),
     ],
 )

@@ -8,14 +8,17 @@ from app.authorization.access import check_audit_trail
 from app.context import Context
 from app.errors import Forbidden, GatewayError, NotFound
 from app.rest.answers import gateway_base, instance_answer, query_response
-from app.rest.instance_query import CONTINUATION_TOKEN, PARAMETERS, instances_query
+from app.rest.instance_query import PARAMETERS, instances_query
+from app.rest.listing import find_instances
 from app.rest.model import INSTANCE_EVENT, READ_STATUSES
 from app.rest.operations import Call, Operation
-from app.rest.parameters import Parameter, ParameterError, flag, shown
-from app.store.cursors import InvalidCursor
+from app.rest.parameters import Parameter, ParameterError, flag, guid, shown
+from app.rest.studio import STUDIO_OPERATION
 
 INSTANCES = "/storage/api/v1/instances"
 INSTANCE = INSTANCES + "/{partyId}/{instanceGuid}"
+INSTANCE_BY_GUID = INSTANCES + "/{instanceGuid}"
+MESSAGEBOX_INSTANCE = "/storage/api/v1/sbl/instances/{partyId}/{instanceGuid}"
 APP_INSTANCE = "/{org}/{app}/instances/{partyId}/{instanceGuid}"
 
 HARD = Parameter(
@@ -30,23 +33,11 @@ Answer = dict[str, Any]
 async def query_instances(call: Call) -> Answer:
     context = call.context
     query = instances_query(call.query, caller_org=context.caller.org, max_size=context.settings.max_page_size)
+    page = await find_instances(context, query)
     access = await context.access()
-    try:
-        page = await context.store.find_page(
-            instance_filter=access.instance_filter(query.instance_filter),
-            restriction=await context.list_restriction(),
-            order=[query.order],
-            first=query.size,
-            after=query.continuation_token,
-            fields=None,
-        )
-    except InvalidCursor:
-        raise ParameterError(
-            CONTINUATION_TOKEN.name,
-            "continuationToken is not one this gateway issued for these parameters: follow `next` as it is given.",
-        ) from None
     base, element_filter = gateway_base(call.request, context.settings.public_url), access.element_filter(None)
-    instances = [instance_answer(d, base, element_filter) for d in page.documents]
+    documents = page.documents if query.include_data_elements else [{**d, "data": []} for d in page.documents]
+    instances = [instance_answer(d, base, element_filter) for d in documents]
     next_token = page.cursors[-1] if page.has_next_page else None
     return query_response(base, call.request, instances, query.continuation_token, next_token)
 
@@ -56,6 +47,26 @@ async def get_instance(call: Call) -> Answer:
     document = await context.store.get(instance_id, restriction=await context.read_restriction(), fields=None)
     if document is None:
         raise await _unreadable(context, instance_id)
+    return await _answer(call, document)
+
+
+async def get_instance_by_guid(call: Call) -> Answer:
+    """Altinn's GetByGuid: the instance whatever its owner, as GET with the party id answers it."""
+    context, instance_guid = call.context, guid("instanceGuid", call.request.path_params["instanceGuid"])
+    page = await context.store.find_page(
+        instance_filter={"id": {"endsWith": f"/{instance_guid}"}},
+        restriction=None,
+        order=None,
+        first=1,
+        after=None,
+        fields=["id"],
+    )
+    if not page.documents:
+        raise NotFound(f"Unable to find instance {instance_guid}")  # Altinn Storage's words
+    instance_id = str(page.documents[0]["id"])
+    document = await context.store.get(instance_id, restriction=await context.read_restriction(), fields=None)
+    if document is None:
+        raise Forbidden(f"The caller may not read instance {instance_id}.")
     return await _answer(call, document)
 
 
@@ -88,9 +99,16 @@ async def delete_app_instance(call: Call) -> Answer:
     return await _answer(call, await actions.delete(call.instance_id, hard=_hard(call), app_id=app_id))
 
 
-async def undelete_instance(call: Call) -> Answer:
-    actions = await call.context.actions()
-    return await _answer(call, await actions.restore(call.instance_id))
+async def undelete_instance(call: Call) -> bool:
+    """The message box's restore (Altinn's MessageboxInstancesController.Undelete): true when the
+    instance is out of the recycle bin, whether it was in it or not."""
+    context, instance_id = call.context, call.instance_id
+    if await context.store.get(instance_id, restriction=await context.read_restriction(), fields=["id"]) is None:
+        # Altinn Storage's words.
+        raise NotFound(f"Didn't find the object that should be restored with instanceId={instance_id}")
+    actions = await context.actions()
+    await actions.restore(instance_id)
+    return True
 
 
 async def confirm_complete(call: Call) -> Answer:
@@ -158,6 +176,14 @@ OPERATIONS = (
     ),
     Operation("GET", INSTANCE, "getInstance", "One instance.", get_instance, answer="Instance"),
     Operation(
+        "GET",
+        INSTANCE_BY_GUID,
+        "getInstanceByGuid",
+        "One instance, by its GUID alone.",
+        get_instance_by_guid,
+        answer="Instance",
+    ),
+    Operation(
         "DELETE",
         INSTANCE,
         "deleteInstance",
@@ -177,12 +203,12 @@ OPERATIONS = (
         errors=(400, 401, 403, 404, 413, 503),
     ),
     Operation(
-        "POST",
-        f"{INSTANCE}/undelete",
+        "PUT",
+        f"{MESSAGEBOX_INSTANCE}/undelete",
         "undeleteInstance",
-        "Take a soft-deleted instance out of the recycle bin.",
+        "Take a soft-deleted instance out of the recycle bin: true, also when it was not in it.",
         undelete_instance,
-        answer="Instance",
+        answer="Restored",
     ),
     Operation(
         "POST",
@@ -218,4 +244,5 @@ OPERATIONS = (
         answer="Instance",
         query=(HARD,),
     ),
+    STUDIO_OPERATION,
 )

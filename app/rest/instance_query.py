@@ -17,7 +17,6 @@ from app.rest.parameters import (
     ParameterError,
     date_conditions,
     flag,
-    one_of,
     party_id,
     shown,
     whole_number,
@@ -26,10 +25,11 @@ from app.store.ordering import SortKey
 
 Filter = dict[str, Any]
 
-ORDERS = {
-    "desc:lastChanged": SortKey("lastChanged", descending=True),
-    "asc:lastChanged": SortKey("lastChanged", descending=False),
-}
+NEWEST_FIRST = SortKey("lastChanged", descending=True)
+OLDEST_FIRST = SortKey("lastChanged", descending=False)
+# The Altinn main version the gateway's instances have: it records none, and holds Altinn 3's.
+MAIN_VERSION = 3
+NOTHING: Filter = {"id": {"in": []}}
 _DATE = {"type": "string", "pattern": f"^({'|'.join(DATE_OPERATORS)}):.+$", "examples": ["lte:2020-09-30"]}
 _FLAG = {"type": "boolean"}
 
@@ -102,10 +102,47 @@ CONTINUATION_TOKEN = Parameter(
 )
 ORDER = Parameter(
     "order",
-    "By lastChanged, newest first (the default) or oldest first; the instance id breaks ties.",
-    {"type": "string", "enum": list(ORDERS), "default": "desc:lastChanged"},
+    "By lastChanged always: newest first when the value starts with desc: (the default, desc:lastChanged), "
+    "oldest first otherwise (asc:lastChanged), as Altinn reads it; the instance id breaks ties.",
+    {"type": "string", "default": "desc:lastChanged", "examples": ["desc:lastChanged", "asc:lastChanged"]},
 )
-PARAMETERS = (*EQUALS, *FLAGS, *DATES, EXCLUDE_CONFIRMED_BY, CONFIRMED, SIZE, CONTINUATION_TOKEN, ORDER)
+_VERSION = {"type": "integer", "minimum": 1, "maximum": 3}
+MAIN_VERSION_INCLUDE = Parameter(
+    "mainVersionInclude",
+    "Only instances of this Altinn main version (1, 2 or 3). The gateway's instances are all version 3: "
+    "another value finds none.",
+    _VERSION,
+)
+MAIN_VERSION_EXCLUDE = Parameter(
+    "mainVersionExclude", "Leave out instances of this Altinn main version: 3 leaves out all.", _VERSION
+)
+A3_REF = Parameter(
+    "A3Ref", "The instance whose GUID ends with this Altinn 3 reference (its last 12 characters).", {"type": "string"}
+)
+A2_ARCH_REF = Parameter(
+    "dataValues.A2ArchRef",
+    "Instances whose data value A2ArchRef (a migrated Altinn 2 archive reference) is this; overrides the main "
+    "version parameters, as in Altinn.",
+    {"type": "string"},
+)
+INCLUDE_DATA_ELEMENTS = Parameter(
+    "includeDataElements", "false: the instances' `data` is empty (true, the default: their data elements).", _FLAG
+)
+PARAMETERS = (
+    *EQUALS,
+    *FLAGS,
+    *DATES,
+    EXCLUDE_CONFIRMED_BY,
+    CONFIRMED,
+    SIZE,
+    CONTINUATION_TOKEN,
+    ORDER,
+    MAIN_VERSION_INCLUDE,
+    MAIN_VERSION_EXCLUDE,
+    A3_REF,
+    A2_ARCH_REF,
+    INCLUDE_DATA_ELEMENTS,
+)
 
 
 @dataclass(frozen=True)
@@ -114,9 +151,12 @@ class InstancesQuery:
     order: SortKey
     size: int
     continuation_token: str | None
+    include_data_elements: bool = True
 
 
-def instances_query(given: Mapping[str, list[str]], *, caller_org: str | None, max_size: int) -> InstancesQuery:
+def instances_query(
+    given: Mapping[str, list[str]], *, caller_org: str | None, max_size: int, default_size: int = DEFAULT_PAGE_SIZE
+) -> InstancesQuery:
     """The query that these allow-listed parameters (see `read_query`) ask for; `caller_org` is
     the calling service owner's org (None for an end user)."""
     instance_filter: Filter = {}
@@ -130,14 +170,44 @@ def instances_query(given: Mapping[str, list[str]], *, caller_org: str | None, m
         if parameter.name in given:
             _put(instance_filter, parameter.name, date_conditions(parameter.name, given[parameter.name]))
     instance_filter |= _confirmations(given, caller_org)
-    size = DEFAULT_PAGE_SIZE
+    size = default_size
     if SIZE.name in given:
         size = whole_number(SIZE.name, given[SIZE.name][0], 1, max_size)
-    order = ORDERS["desc:lastChanged"]
-    if ORDER.name in given:
-        order = one_of(ORDER.name, given[ORDER.name][0], ORDERS)
+    instance_filter |= _references(given)
+    # Altinn reads every order not starting with desc: as ascending (InstanceQueryParameters).
+    order = OLDEST_FIRST if not given.get(ORDER.name, ["desc:"])[0].lower().startswith("desc:") else NEWEST_FIRST
     token = given.get(CONTINUATION_TOKEN.name, [None])[0]
-    return InstancesQuery(instance_filter=instance_filter, order=order, size=size, continuation_token=token)
+    include = (
+        flag(INCLUDE_DATA_ELEMENTS.name, given[INCLUDE_DATA_ELEMENTS.name][0])
+        if INCLUDE_DATA_ELEMENTS.name in given
+        else True
+    )
+    return InstancesQuery(
+        instance_filter=instance_filter, order=order, size=size, continuation_token=token, include_data_elements=include
+    )
+
+
+def _references(given: Mapping[str, list[str]]) -> Filter:
+    """A3Ref, dataValues.A2ArchRef and the main version, as Altinn's ApplyQueryDefaults sets
+    them: a reference decides the version; without one, the version parameters apply."""
+    if A3_REF.name in given:
+        reference = given[A3_REF.name][0]
+        if len(reference) != 12:
+            raise ParameterError(
+                A3_REF.name,  # Altinn Storage's words, then ours
+                f"The A3 reference needs to be exactly 12 characters long. A3Ref has {len(reference)}.",
+            )
+        return {"id": {"endsWith": reference}}
+    if A2_ARCH_REF.name in given:
+        # Altinn also narrows to main version 2, which the gateway does not record.
+        return {"dataValues": {"A2ArchRef": {"eq": given[A2_ARCH_REF.name][0]}}}
+    include, exclude = (
+        whole_number(p.name, given[p.name][0], 1, 3) if p.name in given else None
+        for p in (MAIN_VERSION_INCLUDE, MAIN_VERSION_EXCLUDE)
+    )
+    if include not in (None, MAIN_VERSION) or exclude == MAIN_VERSION:
+        return NOTHING
+    return {}
 
 
 def _equal_to(name: str, value: str) -> str:

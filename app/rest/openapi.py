@@ -16,6 +16,7 @@ from app.rest.model import INSTANCE, INSTANCE_EVENT, definitions
 from app.rest.operations import Operation
 from app.rest.parameters import Parameter
 from app.rest.responses import PROBLEM_JSON, STATUS_OF_CODE, json_answer
+from app.rest.studio import SIMPLE_INSTANCE
 
 OPENAPI_PATH = "/storage/api/v1/openapi.json"
 Schema = dict[str, Any]
@@ -38,6 +39,19 @@ _SCHEMAS: dict[str, Schema] = {
             "instances": {"type": "array", "items": {"$ref": "#/components/schemas/Instance"}},
         },
         "required": ["count", "self", "instances"],
+        "additionalProperties": False,
+    },
+    "Restored": {"type": "boolean", "const": True, "description": "The instance is out of the recycle bin."},
+    "SimpleInstanceQueryResponse": {
+        "type": "object",
+        "description": "One page of Altinn Studio's list: `next` is the continuation token, null on the last page.",
+        "properties": {
+            "count": {"type": "integer"},
+            "self": {"type": "null"},
+            "next": {"type": ["string", "null"]},
+            "instances": {"type": "array", "items": {"$ref": "#/components/schemas/SimpleInstance"}},
+        },
+        "required": ["count", "self", "next", "instances"],
         "additionalProperties": False,
     },
     "InstanceEventList": {
@@ -150,7 +164,7 @@ def openapi_document() -> Schema:
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-            "schemas": {**definitions(INSTANCE, INSTANCE_EVENT), **_SCHEMAS},
+            "schemas": {**definitions(INSTANCE, INSTANCE_EVENT, SIMPLE_INSTANCE), **_SCHEMAS},
             "responses": _problem_responses(),
         },
     }

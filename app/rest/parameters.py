@@ -5,15 +5,14 @@ date, a text compared for equality): none becomes a field path or an operator.
 """
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from app.errors import BadUserInput
 from app.timestamps import InvalidTimestamp, to_storage
 
-T = TypeVar("T")
 Schema = dict[str, Any]
 
 DATE_OPERATORS = ("gt", "gte", "lt", "lte", "eq")
@@ -77,14 +76,6 @@ def whole_number(name: str, value: str, low: int, high: int) -> int:
     if number is None or not low <= number <= high:
         raise ParameterError(name, f"{name} must be a whole number from {low} to {high}, not {shown(value)}.")
     return number
-
-
-def one_of(name: str, value: str, choices: Mapping[str, T]) -> T:
-    """The choice named by `value`, ignoring case."""
-    for key, choice in choices.items():
-        if key.lower() == value.lower():
-            return choice
-    raise ParameterError(name, f"{name} must be one of {', '.join(choices)}, not {shown(value)}.")
 
 
 def date_conditions(name: str, values: Sequence[str]) -> dict[str, datetime]:

@@ -67,6 +67,8 @@ def _value_conditions(path: str, ops: Mapping[str, Any]) -> Clauses:
             clauses.append({path: {"$nin": list(value)}})
         elif op == "startsWith":
             clauses.append({path: {"$regex": "^" + re.escape(value)}})
+        elif op == "endsWith":
+            clauses.append({path: {"$regex": re.escape(value) + "$"}})
         elif op == "exists":
             clauses.append(_not_null(path) if value else _null(path))
         else:
@@ -171,6 +173,7 @@ def _complete_confirmation(confirmation_filter: Mapping[str, Any]) -> Clauses:
 
 
 _INSTANCE_FIELDS: dict[str, Callable[[Any], Clauses]] = {
+    "id": _string("id"),  # REST finds an instance by its guid alone (endsWith)
     "appId": _string("appId"),
     "org": _string("org"),
     "instanceOwner": _nested(
@@ -184,6 +187,7 @@ _INSTANCE_FIELDS: dict[str, Callable[[Any], Clauses]] = {
     "lastChanged": _date("lastChanged"),
     "dueBefore": _date("dueBefore"),
     "visibleAfter": _date("visibleAfter"),
+    "dataValues": _nested({"A2ArchRef": _string("dataValues.A2ArchRef")}),
     "createdBy": _string("createdBy"),
     "lastChangedBy": _string("lastChangedBy"),
     "process": _nested(
