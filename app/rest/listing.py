@@ -1,7 +1,7 @@
 """A page of the instances a query asks for, as the caller may see them: the query's filter
 narrowed by the caller's list restriction, in the store's one query."""
 
-from app.graphql.context import Context
+from app.context import Context
 from app.rest.instance_query import CONTINUATION_TOKEN, InstancesQuery
 from app.rest.parameters import ParameterError
 from app.store.cursors import InvalidCursor

@@ -6,12 +6,12 @@ import dataclasses
 from typing import Any
 
 from app.errors import Forbidden
-from app.graphql.types.values import timestamp
 from app.rest.instance_query import CONFIRMED, CONTINUATION_TOKEN, DATES, EQUALS, FLAGS, instances_query
 from app.rest.listing import find_instances
 from app.rest.model import INSTANCE, Flag, Model, Text, Timestamp, altinn_timestamp
 from app.rest.operations import Call, Operation
 from app.rest.parameters import Parameter
+from app.values import timestamp
 
 STUDIO_INSTANCES = "/storage/api/v1/studio/instances/{org}/{app}"
 STUDIO_PAGE_SIZE = 10  # Altinn's default for Studio
