@@ -107,9 +107,9 @@ def _moment(name: str, value: str) -> datetime:
     try:
         return to_storage(value)
     except (InvalidTimestamp, ValueError, OverflowError):
-        # Altinn Storage's words, and the parameter named.
+        # Altinn Storage's words; the problem's `errors` names the parameter.
         raise ParameterError(
-            name, f"Unable to perform query. Invalid format for time span. Use string format of UTC. ({name})"
+            name, "Unable to perform query. Invalid format for time span. Use string format of UTC."
         ) from None
 
 
