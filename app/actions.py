@@ -37,7 +37,12 @@ class InstanceActions:
         self._now = now
         caller = access.caller
         self._actor = Actor(
-            changed_by=caller.actor_id, user_id=caller.user_id, org=caller.org, authentication_level=caller.auth_level
+            changed_by=caller.actor_id,
+            user_id=caller.user_id,
+            org=caller.org,
+            authentication_level=caller.auth_level,
+            system_user_id=caller.system_user_id,
+            system_user_owner_org_no=caller.system_user_org_number,
         )
 
     async def set_substatus(self, instance_id: str, substatus: Mapping[str, Any] | None) -> Document:

@@ -2,9 +2,11 @@
 narrowed by the caller's read predicate (Context.read_restriction) in the store's one query,
 changes through the same InstanceActions, so rules, events and lastChanged are the same."""
 
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
-from app.authorization.access import check_audit_trail
+from app.actions import InstanceActions
 from app.context import Context
 from app.errors import Forbidden, GatewayError, NotFound
 from app.rest.answers import gateway_base, instance_answer, query_response
@@ -14,6 +16,7 @@ from app.rest.model import INSTANCE_EVENT, READ_STATUSES
 from app.rest.operations import Call, Operation
 from app.rest.parameters import Parameter, ParameterError, flag, guid, shown
 from app.rest.studio import STUDIO_OPERATION
+from app.timestamps import InvalidTimestamp, to_storage
 
 INSTANCES = "/storage/api/v1/instances"
 INSTANCE = INSTANCES + "/{partyId}/{instanceGuid}"
@@ -26,8 +29,18 @@ HARD = Parameter(
     "true: delete for good (unrecoverable); false, the default: move to the recycle bin.",
     {"type": "boolean", "default": False},
 )
+EVENT_TYPES = Parameter(
+    "eventTypes", "Only events of these types (repeat it for more); all when left out.", {"type": "string"}, True
+)
+FROM = Parameter(
+    "from", "Only events created at or after this time (UTC unless a zone is given); needs to.", {"type": "string"}
+)
+TO = Parameter(
+    "to", "Only events created at or before this time (UTC unless a zone is given); needs from.", {"type": "string"}
+)
 READ_STATUS = Parameter("status", "The new read status.", {"type": "string", "enum": list(READ_STATUSES)})
 Answer = dict[str, Any]
+Document = dict[str, Any]
 
 
 async def query_instances(call: Call) -> Answer:
@@ -71,49 +84,67 @@ async def get_instance_by_guid(call: Call) -> Answer:
 
 
 async def list_events(call: Call) -> Answer:
+    """Altinn's InstanceEventsController.Get: the trail of an instance the caller may read (its
+    policy's `read`, as for the instance itself), narrowed by eventTypes and, when both are
+    given, by from and to."""
     context, instance_id = call.context, call.instance_id
-    document = await context.store.get(instance_id, restriction=await context.read_restriction(), fields=["org"])
-    if document is None:
+    if not await _readable(context, instance_id):
         raise await _unreadable(context, instance_id)
-    check_audit_trail(context.caller, instance_id=instance_id, org=str(document.get("org") or ""))
-    trail = await context.changes.events_of([instance_id])
-    return {"instanceEvents": [INSTANCE_EVENT.render(event) for event in trail[instance_id]]}
+    trail = await context.changes.trail_of(
+        instance_id, event_types=call.query.get(EVENT_TYPES.name, []), created_between=_created_between(call)
+    )
+    return {"instanceEvents": [INSTANCE_EVENT.render(event) for event in trail]}
+
+
+def _created_between(call: Call) -> tuple[datetime, datetime] | None:
+    """from and to, when both are given; one alone is ignored, as Altinn ignores it."""
+    if FROM.name not in call.query or TO.name not in call.query:
+        return None
+    return _moment(FROM.name, call.query[FROM.name][0]), _moment(TO.name, call.query[TO.name][0])
+
+
+def _moment(name: str, value: str) -> datetime:
+    try:
+        return to_storage(value)
+    except (InvalidTimestamp, ValueError, OverflowError):
+        # Altinn Storage's words; the problem's `errors` names the parameter.
+        raise ParameterError(
+            name, "Unable to perform query. Invalid format for time span. Use string format of UTC."
+        ) from None
 
 
 async def set_substatus(call: Call) -> Answer:
     substatus = _substatus(await call.json_object())
-    actions = await call.context.actions()
-    return await _answer(call, await actions.set_substatus(call.instance_id, substatus))
+    return await _answer(call, await _act(call, lambda actions: actions.set_substatus(call.instance_id, substatus)))
 
 
 async def delete_instance(call: Call) -> Answer:
-    actions = await call.context.actions()
-    return await _answer(call, await actions.delete(call.instance_id, hard=_hard(call)))
+    hard = _hard(call)
+    return await _answer(call, await _act(call, lambda actions: actions.delete(call.instance_id, hard=hard)))
 
 
 async def delete_app_instance(call: Call) -> Answer:
     """The app's own DELETE, as the seed's recipe calls it: the same delete, for the app's
     instances only (each Altinn app serves its own {org}/{app} path)."""
-    app_id = f"{call.request.path_params['org']}/{call.request.path_params['app']}"
-    actions = await call.context.actions()
-    return await _answer(call, await actions.delete(call.instance_id, hard=_hard(call), app_id=app_id))
+    app_id, hard = f"{call.request.path_params['org']}/{call.request.path_params['app']}", _hard(call)
+    deleted = await _act(call, lambda actions: actions.delete(call.instance_id, hard=hard, app_id=app_id))
+    return await _answer(call, deleted)
 
 
 async def undelete_instance(call: Call) -> bool:
     """The message box's restore (Altinn's MessageboxInstancesController.Undelete): true when the
     instance is out of the recycle bin, whether it was in it or not."""
     context, instance_id = call.context, call.instance_id
-    if await context.store.get(instance_id, restriction=await context.read_restriction(), fields=["id"]) is None:
+    if not await _readable(context, instance_id):
         # Altinn Storage's words.
-        raise NotFound(f"Didn't find the object that should be restored with instanceId={instance_id}")
-    actions = await context.actions()
-    await actions.restore(instance_id)
+        missing = f"Didn't find the object that should be restored with instanceId={instance_id}"
+        raise await _unreadable(context, instance_id, missing=missing)
+    await _act(call, lambda actions: actions.restore(instance_id))
     return True
 
 
 async def confirm_complete(call: Call) -> Answer:
-    actions = await call.context.actions()
-    return await _answer(call, await actions.confirm_complete(call.instance_id))
+    return await _answer(call, await _act(call, lambda actions: actions.confirm_complete(call.instance_id)))
 
 
 async def set_read_status(call: Call) -> Answer:
@@ -124,8 +155,7 @@ async def set_read_status(call: Call) -> Answer:
         raise ParameterError(
             READ_STATUS.name, f"Invalid read status: {given[:100]}. Accepted types include: {', '.join(READ_STATUSES)}"
         )
-    actions = await call.context.actions()
-    return await _answer(call, await actions.set_read_status(call.instance_id, status))
+    return await _answer(call, await _act(call, lambda actions: actions.set_read_status(call.instance_id, status)))
 
 
 async def _answer(call: Call, document: dict[str, Any]) -> Answer:
@@ -134,11 +164,27 @@ async def _answer(call: Call, document: dict[str, Any]) -> Answer:
     return instance_answer(document, base, access.element_filter(None))
 
 
-async def _unreadable(context: Context, instance_id: str) -> GatewayError:
-    """Why the caller cannot read the instance: 404 when there is none, 403 when it is not
-    the caller's to read, as Altinn Storage answers."""
+async def _act(call: Call, change: Callable[[InstanceActions], Awaitable[Document]]) -> Document:
+    """The change, as GraphQL's mutation makes it; where that finds no instance, 403 when the
+    instance exists but the caller may not read it (Altinn refuses it before it looks), else
+    the change's own 404."""
+    try:
+        return await change(await call.context.actions())
+    except NotFound as not_found:
+        if await _readable(call.context, call.instance_id):
+            raise
+        raise await _unreadable(call.context, call.instance_id, missing=str(not_found)) from None
+
+
+async def _readable(context: Context, instance_id: str) -> bool:
+    return await context.store.get(instance_id, restriction=await context.read_restriction(), fields=["id"]) is not None
+
+
+async def _unreadable(context: Context, instance_id: str, *, missing: str | None = None) -> GatewayError:
+    """Why the caller cannot read the instance: 404 (with `missing`, if given) when there is
+    none, 403 when it is not the caller's to read, as Altinn Storage answers."""
     if await context.store.get(instance_id, restriction=None, fields=["id"]) is None:
-        return NotFound(f"Unable to find instance {instance_id}.")
+        return NotFound(missing or f"Unable to find instance {instance_id}.")
     return Forbidden(f"The caller may not read instance {instance_id}.")
 
 
@@ -231,9 +277,10 @@ OPERATIONS = (
         "GET",
         f"{INSTANCE}/events",
         "getInstanceEvents",
-        "The instance's audit trail, oldest first (the app owner only).",
+        "The instance's audit trail, oldest first, for whoever may read the instance.",
         list_events,
         answer="InstanceEventList",
+        query=(EVENT_TYPES, FROM, TO),
     ),
     Operation(
         "DELETE",

@@ -26,7 +26,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,6 +44,8 @@ Document = dict[str, Any]
 PENDING_EVENTS = "_pendingEvents"
 _NO_ID = {"_id": 0}
 _AS_STORED = {"_id": 0, PENDING_EVENTS: 0}
+# The audit trail's order: by `created`, then by `_id` among events of one `created` (see _event).
+_OLDEST_FIRST = [("created", 1), ("_id", 1)]
 # A field a change removes, among the fields it sets.
 UNSET = object()
 # Each failed attempt lost to a change that landed, so this many concurrent writers of one
@@ -79,6 +81,9 @@ class Actor:
     user_id: str | None
     org: str | None
     authentication_level: int
+    # A system user, and the organisation number of its owner, as Altinn's PlatformUser has them.
+    system_user_id: str | None = None
+    system_user_owner_org_no: str | None = None
 
 
 class InstanceChanges:
@@ -170,12 +175,30 @@ class InstanceChanges:
     async def events_of(self, instance_ids: list[str]) -> dict[str, list[Document]]:
         """The audit trail of each instance, oldest first."""
         with driver_errors():
-            cursor = self._events.find({"instanceId": {"$in": instance_ids}}, _NO_ID).sort([("created", 1), ("_id", 1)])
+            cursor = self._events.find({"instanceId": {"$in": instance_ids}}, _NO_ID).sort(_OLDEST_FIRST)
             events = await to_list(cursor)
         trail: dict[str, list[Document]] = {i: [] for i in instance_ids}
         for event in events:
             trail[event["instanceId"]].append(event)
         return trail
+
+    async def trail_of(
+        self,
+        instance_id: str,
+        *,
+        event_types: Sequence[str] = (),
+        created_between: tuple[datetime, datetime] | None = None,
+    ) -> list[Document]:
+        """The instance's audit trail, oldest first, as Altinn Storage lists it: only the given
+        event types (any, when none is given), only events created within the given range
+        (both ends included)."""
+        query: Document = {"instanceId": instance_id}
+        if event_types:
+            query["eventType"] = {"$in": list(event_types)}
+        if created_between is not None:
+            query["created"] = {"$gte": created_between[0], "$lte": created_between[1]}
+        with driver_errors():
+            return await to_list(self._events.find(query, _NO_ID).sort(_OLDEST_FIRST))
 
     async def _change(self, instance: Document, decide: Decision, event_type: str, actor: Actor) -> Change | None:
         async with self._turn(instance["id"]) as waited:
@@ -389,7 +412,13 @@ def _changed(actor: Actor, now: datetime) -> Document:
 
 
 def _event(event_type: str, instance: Document, actor: Actor, now: datetime) -> Document:
-    user = {"userId": actor.user_id, "orgId": actor.org, "authenticationLevel": actor.authentication_level}
+    user = {
+        "userId": actor.user_id,
+        "orgId": actor.org,
+        "authenticationLevel": actor.authentication_level,
+        "systemUserId": actor.system_user_id,
+        "systemUserOwnerOrgNo": actor.system_user_owner_org_no,
+    }
     instance_id = instance["id"]
     return {
         # Made as the change is applied: among events of one `created`, a gateway's later
