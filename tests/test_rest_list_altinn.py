@@ -7,6 +7,7 @@ import pytest
 from tests.conftest import org_token, user_token
 from tests.factories import make_instance
 from tests.rest import STORAGE, ok, problem
+from tests.test_authorization import CROSS_ORG_POLICIES
 
 HEADER = "X-Ai-InstanceOwnerIdentifier"
 PERSON = make_instance(party_id="1337", instanceOwner={"partyId": "1337", "personNumber": "33312321321"})
@@ -77,3 +78,35 @@ async def test_end_users_list_instances_before_their_visible_after_as_in_altinn(
         query = "{ instances(first: 10) { nodes { id } } }"
         data = await gw.data(query, token=user_token("3", "1337"))
     assert [n["id"] for n in data["instances"]["nodes"]] == [PERSON["id"]]
+
+
+CROSS_ORG = [
+    # GetMany_QueryingDifferentOrgThanInClaims_ReturnsOkIfDifferentOrgIsAuthenticatedWithPolicyFile
+    ("skd", "appId=ttd/delt", 200),
+    # ...ReturnsForbiddenIfDifferentOrgIsNotAuthenticatedWithPolicyFile
+    ("skd", "appId=ttd/privat", 403),
+    ("skd", "org=ttd", 400),  # AuthorizeCrossOrgAccess: "AppId must be defined."
+    # GetMany_QueryingSameOrgAsInClaims_ReturnsOk
+    ("ttd", "appId=ttd/privat", 200),
+]
+
+
+@pytest.mark.parametrize(("org", "query", "status"), CROSS_ORG)
+async def test_another_orgs_app_is_listed_by_app_and_with_its_policys_permit(gateway_with, org, query, status):
+    documents = [make_instance(app_id="ttd/delt", party_id="500"), make_instance(app_id="ttd/privat", party_id="500")]
+    async with gateway_with(documents, policy_dir=CROSS_ORG_POLICIES) as gw:
+        url, token = f"{STORAGE}?{query}", org_token(org, org_number="974761076")
+        if status == 200:
+            assert (await ok(gw, "GET", url, "QueryResponse", token=token))["count"] == 1
+        else:
+            body = await problem(gw, "GET", url, status, token=token)
+            assert status == 403 or body["detail"] == "AppId must be defined."
+
+
+async def test_the_sync_adapter_lists_another_orgs_app_whatever_its_policy(gateway_with):
+    # GetMany_QueryingDifferentOrgThanInClaims_ReturnsOKIfSyncAdapter, GetMany_SyncAdapterScope_OK
+    documents = [make_instance(app_id="ttd/privat", party_id="500")]
+    async with gateway_with(documents, policy_dir=CROSS_ORG_POLICIES) as gw:
+        token = org_token("digdir", scopes=[], sync_adapter=True)
+        for query in ("appId=ttd/privat", "org=ttd"):
+            assert (await ok(gw, "GET", f"{STORAGE}?{query}", "QueryResponse", token=token))["count"] == 1

@@ -47,6 +47,11 @@ class Access:
         if caller.is_service_owner and not (caller.has_scope(SERVICE_OWNER_READ) or caller.is_sync_adapter):
             raise Forbidden(f"a service owner lists instances only with the scope {SERVICE_OWNER_READ}")
 
+    def may_read_app(self, app_id: str) -> bool:
+        """Whether the app's policy lets this caller read its instances in some state (Altinn's
+        decision for a service owner listing another org's app)."""
+        return any(c["appId"]["eq"] == app_id for c in self._permitted_apps("read", frozenset()))
+
     def read_restriction(self, now: datetime, *, hide_invisible: bool = True) -> Filter:
         """The instances this caller may read, as a filter. `hide_invisible`: end users do not
         see an instance before its visibleAfter (Altinn's REST list shows them: False there)."""

@@ -5,8 +5,16 @@ end user or system user an instance owner."""
 
 from typing import Any
 
+from app.authorization.access import Access
 from app.context import Context
-from app.rest.instance_query import CONTINUATION_TOKEN, INSTANCE_OWNER_IDENTIFIER, InstancesQuery, OwnerNumber
+from app.errors import Forbidden
+from app.rest.instance_query import (
+    CONTINUATION_TOKEN,
+    INSTANCE_OWNER_IDENTIFIER,
+    Filter,
+    InstancesQuery,
+    OwnerNumber,
+)
 from app.rest.parameters import ParameterError
 from app.store.cursors import InvalidCursor
 from app.store.instances import Page
@@ -19,8 +27,7 @@ async def find_instances(context: Context, query: InstancesQuery) -> Page:
     access.check_listing()
     named = query.instance_filter
     if context.caller.is_service_owner:
-        if "org" not in named and "appId" not in named:
-            raise ParameterError("org", "Org or AppId must be defined.")  # Altinn Storage's words
+        _check_org_named(access, named)
     elif "instanceOwner" not in named and query.owner is None:
         raise ParameterError(
             INSTANCE_OWNER_IDENTIFIER, "Either InstanceOwnerPartyId or InstanceOwnerIdentifier need to be defined."
@@ -46,6 +53,21 @@ async def find_instances(context: Context, query: InstancesQuery) -> Page:
             CONTINUATION_TOKEN.name,
             "continuationToken is not one this gateway issued for these parameters: follow `next` as it is given.",
         ) from None
+
+
+def _check_org_named(access: Access, named: Filter) -> None:
+    """Altinn's AuthorizeOrgCaller, in its words: an org or app named; another org's only by
+    app, and only where that app's policy lets the caller read."""
+    org, app_id = (named[name]["eq"] if name in named else None for name in ("org", "appId"))
+    if org is None and app_id is None:
+        raise ParameterError("org", "Org or AppId must be defined.")
+    org = org or app_id.partition("/")[0]
+    if access.caller.is_sync_adapter or org.lower() == access.caller.org:
+        return
+    if app_id is None:
+        raise ParameterError("appId", "AppId must be defined.")
+    if not access.may_read_app(app_id):
+        raise Forbidden(f"service owner {access.caller.org} may not read the instances of {app_id} (its policy)")
 
 
 async def _party_of(context: Context, owner: OwnerNumber) -> str | None:
