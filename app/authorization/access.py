@@ -47,8 +47,14 @@ class Access:
         if caller.is_service_owner and not (caller.has_scope(SERVICE_OWNER_READ) or caller.is_sync_adapter):
             raise Forbidden(f"a service owner lists instances only with the scope {SERVICE_OWNER_READ}")
 
-    def read_restriction(self, now: datetime) -> Filter:
-        """The instances this caller may read, as a filter."""
+    def may_read_app(self, app_id: str) -> bool:
+        """Whether the app's policy lets this caller read its instances in some state (Altinn's
+        decision for a service owner listing another org's app)."""
+        return any(c["appId"]["eq"] == app_id for c in self._permitted_apps("read", frozenset()))
+
+    def read_restriction(self, now: datetime, *, hide_invisible: bool = True) -> Filter:
+        """The instances this caller may read, as a filter. `hide_invisible`: end users do not
+        see an instance before its visibleAfter (Altinn's REST list shows them: False there)."""
         if self.caller.is_sync_adapter:
             return {}
         if self.caller.is_service_owner:
@@ -61,11 +67,10 @@ class Access:
         for roles, parties in _parties_by_roles(self.roles_by_party).items():
             for app_condition in self._permitted_apps("read", roles):
                 alternatives.append({"instanceOwner": {"partyId": {"in": parties}}, **app_condition})
-        return {
-            "status": {"isHardDeleted": False},
-            "or": alternatives,
-            "and": [{"or": [{"visibleAfter": {"exists": False}}, {"visibleAfter": {"lte": now}}]}],
-        }
+        restriction: Filter = {"status": {"isHardDeleted": False}, "or": alternatives}
+        if hide_invisible:
+            restriction["and"] = [{"or": [{"visibleAfter": {"exists": False}}, {"visibleAfter": {"lte": now}}]}]
+        return restriction
 
     def element_filter(self, element_filter: Mapping[str, Any] | None) -> Filter | None:
         """A data element condition narrowed to the elements this caller may see: end users

@@ -10,7 +10,7 @@ from app.actions import InstanceActions
 from app.context import Context
 from app.errors import Forbidden, GatewayError, NotFound
 from app.rest.answers import gateway_base, instance_answer, query_response
-from app.rest.instance_query import PARAMETERS, instances_query
+from app.rest.instance_query import INSTANCE_OWNER_IDENTIFIER, PARAMETERS, instances_query
 from app.rest.listing import find_instances
 from app.rest.model import INSTANCE_EVENT, READ_STATUSES
 from app.rest.operations import Call, Operation
@@ -45,7 +45,14 @@ Document = dict[str, Any]
 
 async def query_instances(call: Call) -> Answer:
     context = call.context
-    query = instances_query(call.query, caller_org=context.caller.org, max_size=context.settings.max_page_size)
+    caller = context.caller
+    query = instances_query(
+        call.query,
+        caller_org=caller.org,
+        max_size=context.settings.max_page_size,
+        owner_identifier=call.request.headers.get(INSTANCE_OWNER_IDENTIFIER),
+        sees_hard_deleted=caller.is_service_owner or caller.is_sync_adapter,
+    )
     page = await find_instances(context, query)
     access = await context.access()
     base, element_filter = gateway_base(call.request, context.settings.public_url), access.element_filter(None)

@@ -6,6 +6,7 @@ A dotted parameter name is the filter's path: `process.currentTask` is
 `{"process": {"currentTask": ...}}`.
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,22 @@ MAIN_VERSION = 3
 NOTHING: Filter = {"id": {"in": []}}
 _DATE = {"type": "string", "pattern": f"^({'|'.join(DATE_OPERATORS)}):.+$", "examples": ["lte:2020-09-30"]}
 _FLAG = {"type": "boolean"}
+INSTANCE_OWNER_IDENTIFIER = "X-Ai-InstanceOwnerIdentifier"
+# Altinn Register's party types, as X-Ai-InstanceOwnerIdentifier names them (any case).
+PARTY_TYPES = ("person", "organisation", "selfidentified", "subunit", "bankruptcyestate")
+_PERSON_NUMBER = re.compile(r"[0-9]{11}")
+_ORGANISATION_NUMBER = re.compile(r"[0-9]{9}")
+# Hard-deleted or not: a condition on status.isHardDeleted that holds for every instance, so
+# that the store does not leave hard-deleted ones out (app/store/filters.py compile_read_query).
+EITHER_DELETION: list[Filter] = [{"status": {"isHardDeleted": True}}, {"status": {"isHardDeleted": False}}]
+
+
+@dataclass(frozen=True)
+class OwnerNumber:
+    """A person's or organisation's number, as the instances' `instanceOwner` records it."""
+
+    field: str | None  # personNumber or organisationNumber; None for other party types, which have none
+    number: str
 
 
 def _text(name: str, description: str, **schema: Any) -> Parameter:
@@ -152,14 +169,33 @@ class InstancesQuery:
     size: int
     continuation_token: str | None
     include_data_elements: bool = True
+    owner: OwnerNumber | None = None  # from X-Ai-InstanceOwnerIdentifier
 
 
 def instances_query(
-    given: Mapping[str, list[str]], *, caller_org: str | None, max_size: int, default_size: int = DEFAULT_PAGE_SIZE
+    given: Mapping[str, list[str]],
+    *,
+    caller_org: str | None,
+    max_size: int,
+    default_size: int = DEFAULT_PAGE_SIZE,
+    owner_identifier: str | None = None,
+    sees_hard_deleted: bool = False,
 ) -> InstancesQuery:
     """The query that these allow-listed parameters (see `read_query`) ask for; `caller_org` is
-    the calling service owner's org (None for an end user)."""
+    the calling service owner's org (None for an end user); `owner_identifier` is the
+    X-Ai-InstanceOwnerIdentifier header; `sees_hard_deleted`: the caller is shown hard-deleted
+    instances unless it asks about status.isHardDeleted (Altinn's app owners and sync adapter)."""
+    owner = None
+    if owner_identifier:
+        if "instanceOwner.partyId" in given:
+            raise ParameterError(  # Altinn Storage's words
+                INSTANCE_OWNER_IDENTIFIER,
+                "Both InstanceOwner.PartyId and InstanceOwnerIdentifier cannot be present at the same time.",
+            )
+        owner = owner_number(owner_identifier)
     instance_filter: Filter = {}
+    if sees_hard_deleted and "status.isHardDeleted" not in given:
+        instance_filter["or"] = EITHER_DELETION
     for parameter in EQUALS:
         if parameter.name in given:
             _put(instance_filter, parameter.name, {"eq": _equal_to(parameter.name, given[parameter.name][0])})
@@ -183,8 +219,31 @@ def instances_query(
         else True
     )
     return InstancesQuery(
-        instance_filter=instance_filter, order=order, size=size, continuation_token=token, include_data_elements=include
+        instance_filter=instance_filter,
+        order=order,
+        size=size,
+        continuation_token=token,
+        include_data_elements=include,
+        owner=owner,
     )
+
+
+def owner_number(identifier: str) -> OwnerNumber:
+    """X-Ai-InstanceOwnerIdentifier (Person:<11 digits> or Organisation:<9 digits>) read as
+    Altinn reads it: spaces dropped, any case; Altinn's other party types have no number to
+    look up, so nothing to list."""
+    kind, colon, number = identifier.replace(" ", "").lower().partition(":")
+    if not colon or ":" in number or not number or kind not in PARTY_TYPES:
+        raise ParameterError(INSTANCE_OWNER_IDENTIFIER, "Invalid InstanceOwnerIdentifier.")  # Altinn's words
+    if kind == "person":
+        if not _PERSON_NUMBER.fullmatch(number):
+            raise ParameterError(INSTANCE_OWNER_IDENTIFIER, "Person number needs to be exactly 11 digits.")
+        return OwnerNumber("personNumber", number)
+    if kind == "organisation":
+        if not _ORGANISATION_NUMBER.fullmatch(number):
+            raise ParameterError(INSTANCE_OWNER_IDENTIFIER, "Organization number needs to be exactly 9 digits.")
+        return OwnerNumber("organisationNumber", number)
+    return OwnerNumber(None, number)
 
 
 def _references(given: Mapping[str, list[str]]) -> Filter:
