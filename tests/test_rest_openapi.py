@@ -38,6 +38,12 @@ def test_the_checked_in_document_is_the_exported_one():
     assert OPENAPI_FILE.read_text() == exported.getvalue(), "run `make schema` and commit openapi.json"
 
 
+def test_the_owner_identifier_header_is_declared_where_the_list_reads_it():
+    listing = DOCUMENT["paths"]["/storage/api/v1/instances"]["get"]
+    [header] = [p for p in listing["parameters"] if p["in"] == "header"]
+    assert header["name"] == "X-Ai-InstanceOwnerIdentifier"
+
+
 async def test_the_gateway_serves_the_document_without_a_token(gateway_with):
     async with gateway_with() as gw:
         response = await call(gw, "GET", OPENAPI_PATH, token=None)

@@ -10,7 +10,7 @@ from app.actions import InstanceActions
 from app.context import Context
 from app.errors import Forbidden, GatewayError, NotFound
 from app.rest.answers import gateway_base, instance_answer, query_response
-from app.rest.instance_query import INSTANCE_OWNER_IDENTIFIER, PARAMETERS, instances_query
+from app.rest.instance_query import INSTANCE_OWNER_IDENTIFIER, OWNER_HEADER, PARAMETERS, instances_query
 from app.rest.listing import find_instances
 from app.rest.model import INSTANCE_EVENT, READ_STATUSES
 from app.rest.operations import Call, Operation
@@ -225,6 +225,7 @@ OPERATIONS = (
         query_instances,
         answer="QueryResponse",
         query=PARAMETERS,
+        headers=(OWNER_HEADER,),
         errors=(400, 401, 403, 503),
     ),
     Operation("GET", INSTANCE, "getInstance", "One instance.", get_instance, answer="Instance"),

@@ -34,6 +34,12 @@ NOTHING: Filter = {"id": {"in": []}}
 _DATE = {"type": "string", "pattern": f"^({'|'.join(DATE_OPERATORS)}):.+$", "examples": ["lte:2020-09-30"]}
 _FLAG = {"type": "boolean"}
 INSTANCE_OWNER_IDENTIFIER = "X-Ai-InstanceOwnerIdentifier"
+OWNER_HEADER = Parameter(
+    INSTANCE_OWNER_IDENTIFIER,
+    "Whose instances, by number instead of instanceOwner.partyId: Person:<11 digits> or "
+    "Organisation:<9 digits> (any case, spaces ignored). A number no stored instance records lists nothing.",
+    {"type": "string", "examples": ["Person:01039012345", "Organisation:910000000"]},
+)
 # Altinn Register's party types, as X-Ai-InstanceOwnerIdentifier names them (any case).
 PARTY_TYPES = ("person", "organisation", "selfidentified", "subunit", "bankruptcyestate")
 _PERSON_NUMBER = re.compile(r"[0-9]{11}")

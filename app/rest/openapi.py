@@ -98,6 +98,10 @@ def _query_parameter(parameter: Parameter) -> Schema:
     return {**described, "schema": parameter.schema}
 
 
+def _header_parameter(parameter: Parameter) -> Schema:
+    return {"name": parameter.name, "in": "header", "description": parameter.description, "schema": parameter.schema}
+
+
 def _path_parameters(path: str) -> list[Schema]:
     return [
         {"name": p.name, "in": "path", "required": True, "description": p.description, "schema": p.schema}
@@ -110,7 +114,9 @@ def _operation(operation: Operation) -> Schema:
     described: Schema = {
         "operationId": operation.operation_id,
         "summary": operation.summary,
-        "parameters": _path_parameters(operation.path) + [_query_parameter(p) for p in operation.query],
+        "parameters": _path_parameters(operation.path)
+        + [_query_parameter(p) for p in operation.query]
+        + [_header_parameter(p) for p in operation.headers],
     }
     if operation.body is not None:
         described["requestBody"] = {

@@ -65,6 +65,7 @@ class Operation:
     handler: Handler
     answer: str  # the component schema of the 200 answer's body
     query: tuple[Parameter, ...] = ()
+    headers: tuple[Parameter, ...] = ()  # request headers it reads beyond Authorization
     body: str | None = None  # the component schema of the request body, if it takes one
     errors: tuple[int, ...] = (400, 401, 403, 404, 503)
 
