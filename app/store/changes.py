@@ -43,7 +43,6 @@ log = logging.getLogger("instance_gateway")
 Document = dict[str, Any]
 PENDING_EVENTS = "_pendingEvents"
 _NO_ID = {"_id": 0}
-_AS_STORED = {"_id": 0, PENDING_EVENTS: 0}
 # The audit trail's order: by `created`, then by `_id` among events of one `created` (see _event).
 _OLDEST_FIRST = [("created", 1), ("_id", 1)]
 # A field a change removes, among the fields it sets.
@@ -252,8 +251,7 @@ class InstanceChanges:
         """Record the events in the instance's outbox, oldest first. A failure is logged and
         left to `keep_recording`: the changes have happened all the same."""
         try:
-            for event in instance.get(PENDING_EVENTS) or []:
-                await self._record(instance, event)
+            await self._record_all(instance)
             if instance["id"] in self._unrecorded:
                 self._unrecorded.discard(instance["id"])
                 log.info("the audit events of %s are recorded", instance["id"])
@@ -266,6 +264,10 @@ class InstanceChanges:
             self._recording_failed.set()
             return False
         return True
+
+    async def _record_all(self, instance: Document) -> None:
+        for event in instance.get(PENDING_EVENTS) or []:
+            await self._record(instance, event)
 
     async def _record(self, instance: Document, event: Document) -> None:
         # Idempotent by event id, so a retry after a crash never records an event twice.
@@ -287,8 +289,7 @@ class InstanceChanges:
         with driver_errors():
             stuck = await to_list(self._instances.find({field: pending}, _NO_ID))
         for instance in stuck:
-            for event in instance.get(PENDING_EVENTS) or []:
-                await self._record(instance, event)
+            await self._record_all(instance)
         return sum(len(i.get(PENDING_EVENTS) or []) for i in stuck)
 
     @property
@@ -325,8 +326,7 @@ class InstanceChanges:
     async def _retry_unrecorded(self) -> bool:
         for instance_id in list(self._unrecorded):
             try:
-                with driver_errors():
-                    instance = await self._instances.find_one({"id": instance_id}, _NO_ID)
+                instance = await self._read(instance_id)
             except (GatewayError, PyMongoError):
                 return False
             if instance is None:  # purged meanwhile

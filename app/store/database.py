@@ -160,9 +160,10 @@ class Database:
         sort: list[tuple[str, int]],
         limit: int,
     ) -> AsyncIterator[Iterable[dict[str, Any]]]:
-        """The documents of a find of a caller's filter, batch by batch as the server sends them. From MongoDB each
-        batch stays BSON until its documents are taken one by one, so a reader that keeps what
-        it makes of each document, and not the document, never holds a whole page decoded."""
+        """The documents of a find of a caller's filter, batch by batch as the server sends them.
+        From MongoDB each batch stays BSON until its documents are taken one by one, so a reader
+        that keeps what it makes of each document, and not the document, never holds a whole
+        page decoded."""
         if self.embedded:  # mongomock has no raw batches, and holds every document anyway
             with driver_errors(callers_filter=True):
                 documents = await to_list(collection.find(query, projection).sort(sort).limit(limit))
