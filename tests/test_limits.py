@@ -9,10 +9,13 @@ however busy the machine is with other work."""
 import time
 from typing import Any
 
+import graphql
 import pytest
+import strawberry.schema.schema
 from starlette.routing import Route
 
 from app.config import Settings
+from app.graphql import document_cache
 from app.graphql.document_cache import MAX_CACHED_QUERY_CHARS
 from tests.factories import make_instance
 from tests.generated_queries import fragment_chain
@@ -211,6 +214,22 @@ async def test_a_long_query_is_not_kept(gateway_with):
         caches = schema_of(gw).documents
         assert "errors" not in await gw.query(long_query)
     assert caches.parse.cache_info().currsize == 0
+
+
+async def test_a_long_query_is_parsed_once_even_when_it_is_broken(gateway_with, monkeypatch):
+    parsed: list[str] = []
+
+    def counting_parse(query: str, **options: Any) -> Any:
+        parsed.append(query)
+        return graphql.parse(query, **options)
+
+    for module in (strawberry.schema.schema, document_cache):
+        monkeypatch.setattr(module, "parse", counting_parse)
+    long_query = "{ instances { " + " " * MAX_CACHED_QUERY_CHARS
+    async with gateway_with() as gw:
+        body = await gw.query(long_query)
+    assert "Syntax Error" in error_of(body)["message"]
+    assert parsed == [long_query]
 
 
 async def test_invalid_queries_answer_the_same_from_the_cache(gateway_with):

@@ -10,6 +10,7 @@ short queries clients repeat. A longer query is parsed and validated each time.
 """
 
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from functools import lru_cache
 from typing import Any
 
@@ -107,12 +108,11 @@ class _Documents(SchemaExtension):
         context = self.execution_context
         # The grammar of the GraphQL specification: a selection set selects one field at least.
         context.parse_options["allow_empty_selection_sets"] = False  # type: ignore[typeddict-unknown-key]
-        if context.query:
-            try:
-                parse_document = self._cache.parse if self._cached() else parse
-                context.graphql_document = parse_document(context.query, **context.parse_options)
-            except GraphQLError:
-                pass  # left to Strawberry's own parsing, which reports it as the answer
+        if context.query and self._cached():
+            # A query that does not parse is left to Strawberry's own parsing, which reports it
+            # as the answer; a longer one is Strawberry's to parse anyway.
+            with suppress(GraphQLError):
+                context.graphql_document = self._cache.parse(context.query, **context.parse_options)
         yield
         if _several_operations_and_no_name(context):
             raise OperationNameRequired
