@@ -18,6 +18,7 @@ from http import HTTPStatus
 from typing import Any
 
 import h11
+from starlette.status import WS_1006_ABNORMAL_CLOSURE
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
@@ -27,8 +28,6 @@ from app.http.framing import CheckedConnection, path_of
 from app.http.lingering import LingeringTransport
 
 log = logging.getLogger("instance_gateway")
-
-ABNORMAL_CLOSURE = 1006  # a WebSocket that ended without a close frame
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -201,7 +200,7 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     def _abort(self, why: str) -> None:
         log.info("aborting a WebSocket connection: %s", why)
         self._cancel_stall()
-        self.queue.put_nowait({"type": "websocket.disconnect", "code": ABNORMAL_CLOSURE})
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": WS_1006_ABNORMAL_CLOSURE})
         self.transport.abort()
 
 

@@ -6,7 +6,6 @@ from typing import Any
 from starlette.responses import Response
 
 from app.errors import GatewayError
-from app.problem_details import PROBLEM_JSON as PROBLEM_JSON
 from app.problem_details import json_bytes, problem
 
 JSON = "application/json"

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.status import WS_1006_ABNORMAL_CLOSURE
+from starlette.status import WS_1005_NO_STATUS_RCVD, WS_1006_ABNORMAL_CLOSURE
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.http import process_result
@@ -42,7 +42,6 @@ INVALID_MESSAGE, UNAUTHORIZED, NOT_ACCEPTABLE, INIT_TIMEOUT, DUPLICATE_ID, TOO_M
     4400, 4401, 4406, 4408, 4409, 4429,
 )  # fmt: skip
 TRY_AGAIN_LATER = 1013  # a subscriber that fell too far behind: reconnect and catch up with a query
-NO_STATUS = 1005  # a disconnect that gave no code
 SWITCHING_PROTOCOLS = 101  # the status of the upgrade every operation of a connection runs on
 CLOSE_REASON_BYTES = 123  # what a close frame can carry
 
@@ -108,7 +107,7 @@ class _Connection:
             while not self.closed:
                 message = await self.websocket.receive()
                 if message["type"] == "websocket.disconnect":
-                    self._closed_with(message.get("code", NO_STATUS))
+                    self._closed_with(message.get("code", WS_1005_NO_STATUS_RCVD))
                     return
                 await self._handle(message.get("text"))
         except WebSocketDisconnect as gone:
