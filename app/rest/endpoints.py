@@ -73,21 +73,24 @@ async def get_instance(call: Call) -> Answer:
 async def get_instance_by_guid(call: Call) -> Answer:
     """Altinn's GetByGuid: the instance whatever its owner, as GET with the party id answers it."""
     context, instance_guid = call.context, guid("instanceGuid", call.request.path_params["instanceGuid"])
-    page = await context.store.find_page(
-        instance_filter={"id": {"endsWith": f"/{instance_guid}"}},
-        restriction=None,
-        order=None,
-        first=1,
-        after=None,
-        fields=["id"],
-    )
-    if not page.documents:
+    by_guid = {"id": {"endsWith": f"/{instance_guid}"}}
+    readable = await _first(context, by_guid, restriction=await context.read_restriction(), fields=None)
+    if readable is not None:
+        return await _answer(call, readable)
+    # Only when the caller may not read it: whether there is one to refuse.
+    unreadable = await _first(context, by_guid, restriction=None, fields=["id"])
+    if unreadable is None:
         raise NotFound(f"Unable to find instance {instance_guid}")  # Altinn Storage's words
-    instance_id = str(page.documents[0]["id"])
-    document = await context.store.get(instance_id, restriction=await context.read_restriction(), fields=None)
-    if document is None:
-        raise Forbidden(f"The caller may not read instance {instance_id}.")
-    return await _answer(call, document)
+    raise Forbidden(f"The caller may not read instance {unreadable['id']}.")
+
+
+async def _first(
+    context: Context, instance_filter: Document, *, restriction: Document | None, fields: list[str] | None
+) -> Document | None:
+    page = await context.store.find_page(
+        instance_filter=instance_filter, restriction=restriction, order=None, first=1, after=None, fields=fields
+    )
+    return page.documents[0] if page.documents else None
 
 
 async def list_events(call: Call) -> Answer:
@@ -146,7 +149,8 @@ async def undelete_instance(call: Call) -> bool:
         # Altinn Storage's words.
         missing = f"Didn't find the object that should be restored with instanceId={instance_id}"
         raise await _unreadable(context, instance_id, missing=missing)
-    await _act(call, lambda actions: actions.restore(instance_id))
+    # Readable, so a not-found from the restore is its own answer (_act would read again to say so).
+    await (await context.actions()).restore(instance_id)
     return True
 
 
