@@ -6,7 +6,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.errors import BadUserInput, Forbidden, GatewayError, NotFound, ServiceUnavailable, Unauthenticated
+from app.errors import code_of_status
 from app.problem_details import problem
 
 REST_PREFIX = "/storage/"
@@ -25,7 +25,7 @@ async def unrouted(request: Request, error: Exception) -> Response:
     """Starlette's HTTPExceptions (an unknown path, a method a route does not take) as JSON."""
     assert isinstance(error, HTTPException)  # the one exception class this handles
     path, record = request.url.path, request.state.request_record
-    code = _code_of(error.status_code)
+    code = code_of_status(error.status_code)
     if error.status_code == 404:
         message = f"Nothing is served at {path}: GraphQL is at /graphql, Altinn's REST calls under /storage/api/v1/"
     elif error.status_code == 405:
@@ -34,18 +34,3 @@ async def unrouted(request: Request, error: Exception) -> Response:
         message = error.detail
     record.error_codes = [code]
     return edge_error(path, error.status_code, message, code, record.request_id, error.headers)
-
-
-# The code of each status an HTTPException may carry that has one of its own; any other is the
-# client's mistake (4xx) or the gateway's failure (5xx).
-_CODES = {
-    401: Unauthenticated.code,
-    403: Forbidden.code,
-    404: NotFound.code,
-    405: BadUserInput.code,  # the method, which the client chose
-    503: ServiceUnavailable.code,
-}
-
-
-def _code_of(status: int) -> str:
-    return _CODES.get(status, GatewayError.code if status >= 500 else BadUserInput.code)

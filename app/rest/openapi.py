@@ -11,12 +11,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.errors import STATUS_OF_CODE
 from app.problem_details import PROBLEM_JSON
 from app.rest.endpoints import OPERATIONS
 from app.rest.model import INSTANCE, INSTANCE_EVENT, definitions
 from app.rest.operations import Operation
 from app.rest.parameters import Parameter
-from app.rest.responses import STATUS_OF_CODE, json_answer
+from app.rest.responses import json_answer
 from app.rest.studio import SIMPLE_INSTANCE
 
 OPENAPI_PATH = "/storage/api/v1/openapi.json"

@@ -5,18 +5,10 @@ from typing import Any
 
 from starlette.responses import Response
 
-from app.errors import GatewayError
+from app.errors import STATUS_OF_CODE, GatewayError
 from app.problem_details import json_bytes, problem
 
 JSON = "application/json"
-
-STATUS_OF_CODE = {
-    "BAD_USER_INPUT": 400,
-    "UNAUTHENTICATED": 401,
-    "FORBIDDEN": 403,
-    "NOT_FOUND": 404,
-    "SERVICE_UNAVAILABLE": 503,
-}
 
 
 def json_answer(body: Any) -> Response:
