@@ -117,3 +117,32 @@ async def test_a_system_users_events_name_it_and_its_owner(gateway_with):
         None,
     )
     assert by_graphql == [{"user": {"systemUserId": SYSTEM_USER, "systemUserOwnerOrgNo": SYSTEM_USER_OWNER}}]
+
+
+async def test_one_event_reads_as_altinns_get_one(gateway_with):
+    # Altinn's InstanceEventTests.DataElement_GetOneEvent_Ok (the event by its id) and
+    # InstanceEventsControllerTests.GetOne_ResponseIsDeny_ReturnStatusForbidden and
+    # GetOne_UserHasToLowAuthLv_ReturnStatusForbidden (the policy's `read` decides).
+    document, other = make_instance(party_id="500"), make_instance(party_id="500")
+    async with gateway_with([document, other], DAGL) as gw:
+        await with_three_events(gw, document)
+        await ok(gw, "PUT", f"{STORAGE}/{other['id']}/readstatus?status=Read")
+        trail = (await ok(gw, "GET", events_url(document), "InstanceEventList"))["instanceEvents"]
+        others = (await ok(gw, "GET", events_url(other), "InstanceEventList"))["instanceEvents"]
+        one_url = f"{events_url(document)}/{trail[1]['id'].upper()}"
+        by_end_user = await ok(gw, "GET", one_url, "InstanceEvent", token=user_token("1", "1"))
+        by_owner = await ok(gw, "GET", one_url, "InstanceEvent")
+        denied = await problem(gw, "GET", one_url, 403, token=user_token("2", "2"))
+        too_low = await problem(gw, "GET", one_url, 403, token=user_token("1", "1", auth_level=2))
+        # Altinn's NotFound: no such event; and, unlike Altinn's store, another instance's event
+        absent = await problem(gw, "GET", f"{events_url(document)}/{GUID}", 404)
+        elsewhere = await problem(gw, "GET", f"{events_url(document)}/{others[0]['id']}", 404)
+        no_instance = await problem(gw, "GET", f"{STORAGE}/500/{GUID}/events/{trail[0]['id']}", 404)
+        malformed = await problem(gw, "GET", f"{events_url(document)}/not-a-guid", 400)
+    assert by_end_user == by_owner == trail[1]
+    assert by_owner["eventType"] == "MessageRead"
+    assert denied["code"] == too_low["code"] == "FORBIDDEN"
+    assert absent["detail"] == f"Unable to find event {GUID} of instance {document['id']}."
+    assert elsewhere["code"] == "NOT_FOUND"
+    assert no_instance["detail"] == f"Unable to find instance 500/{GUID}."
+    assert list(malformed["errors"]) == ["eventGuid"]

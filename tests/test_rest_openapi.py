@@ -21,6 +21,7 @@ GUARDED = [(path, method) for path, method in OPERATIONS if path != OPENAPI_PATH
 EXAMPLE_PATH_PARAMETERS = {
     "partyId": "500",
     "instanceGuid": "bd9edd59-b18c-4726-aa9e-6b150eade814",
+    "eventGuid": "c8a44353-114a-48fc-af8f-b85392793cb2",
     "org": "ttd",
     "app": "skjema-a",
 }

@@ -106,6 +106,20 @@ async def list_events(call: Call) -> Answer:
     return {"instanceEvents": [INSTANCE_EVENT.render(event) for event in trail]}
 
 
+async def get_event(call: Call) -> Answer:
+    """Altinn's InstanceEventsController.GetOne: one event of an instance the caller may read.
+    Altinn's store finds the event by its id alone; here it must be the instance's, so that
+    reading one instance cannot show another's trail."""
+    context, instance_id = call.context, call.instance_id
+    event_guid = guid("eventGuid", call.request.path_params["eventGuid"])
+    if not await _readable(context, instance_id):
+        raise await _unreadable(context, instance_id)
+    found = await context.changes.trail_of(instance_id, event_id=event_guid)
+    if not found:
+        raise NotFound(f"Unable to find event {event_guid} of instance {instance_id}.")
+    return INSTANCE_EVENT.render(found[0])
+
+
 def _created_between(call: Call) -> tuple[datetime, datetime] | None:
     """from and to, when both are given; one alone is ignored, as Altinn ignores it."""
     if FROM.name not in call.query or TO.name not in call.query:
@@ -293,6 +307,14 @@ OPERATIONS = (
         list_events,
         answer="InstanceEventList",
         query=(EVENT_TYPES, FROM, TO),
+    ),
+    Operation(
+        "GET",
+        f"{INSTANCE}/events/{{eventGuid}}",
+        "getInstanceEvent",
+        "One event of the instance's audit trail, for whoever may read the instance.",
+        get_event,
+        answer="InstanceEvent",
     ),
     Operation(
         "DELETE",

@@ -26,6 +26,7 @@ Schema = dict[str, Any]
 _PATH_PARAMETERS = {
     "partyId": Parameter("partyId", "The instance owner's party id.", {"type": "string", "pattern": "^[0-9]{1,10}$"}),
     "instanceGuid": Parameter("instanceGuid", "The instance's GUID.", {"type": "string", "format": "uuid"}),
+    "eventGuid": Parameter("eventGuid", "The event's GUID.", {"type": "string", "format": "uuid"}),
     "org": Parameter("org", "The app owner's org code, e.g. ttd.", {"type": "string"}),
     "app": Parameter("app", "The app's name, e.g. skjema-a.", {"type": "string"}),
 }

@@ -187,11 +187,14 @@ class InstanceChanges:
         *,
         event_types: Sequence[str] = (),
         created_between: tuple[datetime, datetime] | None = None,
+        event_id: str | None = None,
     ) -> list[Document]:
         """The instance's audit trail, oldest first, as Altinn Storage lists it: only the given
         event types (any, when none is given), only events created within the given range
-        (both ends included)."""
+        (both ends included), only the event of the given id."""
         query: Document = {"instanceId": instance_id}
+        if event_id is not None:
+            query["id"] = event_id
         if event_types:
             query["eventType"] = {"$in": list(event_types)}
         if created_between is not None:
