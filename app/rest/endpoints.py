@@ -1,6 +1,6 @@
 """Altinn Storage's instance endpoints, each doing what GraphQL does for the same need: reads
-narrowed by the caller's read predicate (Context.read_restriction) in the store's one query,
-changes through the same InstanceActions, so rules, events and lastChanged are the same."""
+narrowed by the caller's read predicate (listing.altinn_read_restriction) in the store's one
+query, changes through the same InstanceActions, so rules, events and lastChanged are the same."""
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -11,7 +11,7 @@ from app.context import Context
 from app.errors import Forbidden, GatewayError, NotFound
 from app.rest.answers import gateway_base, instance_answer, query_response
 from app.rest.instance_query import INSTANCE_OWNER_IDENTIFIER, OWNER_HEADER, PARAMETERS, instances_query
-from app.rest.listing import find_instances
+from app.rest.listing import altinn_read_restriction, find_instances
 from app.rest.model import INSTANCE_EVENT, READ_STATUSES
 from app.rest.operations import Call, Operation
 from app.rest.parameters import Parameter, ParameterError, flag, guid, shown
@@ -64,7 +64,7 @@ async def query_instances(call: Call) -> Answer:
 
 async def get_instance(call: Call) -> Answer:
     context, instance_id = call.context, call.instance_id
-    document = await context.store.get(instance_id, restriction=await context.read_restriction(), fields=None)
+    document = await context.store.get(instance_id, restriction=await altinn_read_restriction(context), fields=None)
     if document is None:
         raise await _unreadable(context, instance_id)
     return await _answer(call, document)
@@ -74,7 +74,7 @@ async def get_instance_by_guid(call: Call) -> Answer:
     """Altinn's GetByGuid: the instance whatever its owner, as GET with the party id answers it."""
     context, instance_guid = call.context, guid("instanceGuid", call.request.path_params["instanceGuid"])
     by_guid = {"id": {"endsWith": f"/{instance_guid}"}}
-    readable = await _first(context, by_guid, restriction=await context.read_restriction(), fields=None)
+    readable = await _first(context, by_guid, restriction=await altinn_read_restriction(context), fields=None)
     if readable is not None:
         return await _answer(call, readable)
     # Only when the caller may not read it: whether there is one to refuse.
@@ -98,7 +98,7 @@ async def list_events(call: Call) -> Answer:
     policy's `read`, as for the instance itself), narrowed by eventTypes and, when both are
     given, by from and to."""
     context, instance_id = call.context, call.instance_id
-    if not await _readable(context, instance_id):
+    if not await _readable(context, instance_id, await altinn_read_restriction(context)):
         raise await _unreadable(context, instance_id)
     trail = await context.changes.trail_of(
         instance_id, event_types=call.query.get(EVENT_TYPES.name, []), created_between=_created_between(call)
@@ -112,7 +112,7 @@ async def get_event(call: Call) -> Answer:
     reading one instance cannot show another's trail."""
     context, instance_id = call.context, call.instance_id
     event_guid = guid("eventGuid", call.request.path_params["eventGuid"])
-    if not await _readable(context, instance_id):
+    if not await _readable(context, instance_id, await altinn_read_restriction(context)):
         raise await _unreadable(context, instance_id)
     found = await context.changes.trail_of(instance_id, event_id=event_guid)
     if not found:
@@ -159,7 +159,7 @@ async def undelete_instance(call: Call) -> bool:
     """The message box's restore (Altinn's MessageboxInstancesController.Undelete): true when the
     instance is out of the recycle bin, whether it was in it or not."""
     context, instance_id = call.context, call.instance_id
-    if not await _readable(context, instance_id):
+    if not await _readable(context, instance_id, await context.read_restriction()):
         # Altinn Storage's words.
         missing = f"Didn't find the object that should be restored with instanceId={instance_id}"
         raise await _unreadable(context, instance_id, missing=missing)
@@ -196,13 +196,15 @@ async def _act(call: Call, change: Callable[[InstanceActions], Awaitable[Documen
     try:
         return await change(await call.context.actions())
     except NotFound as not_found:
-        if await _readable(call.context, call.instance_id):
+        if await _readable(call.context, call.instance_id, await call.context.read_restriction()):
             raise
         raise await _unreadable(call.context, call.instance_id, missing=str(not_found)) from None
 
 
-async def _readable(context: Context, instance_id: str) -> bool:
-    return await context.store.get(instance_id, restriction=await context.read_restriction(), fields=["id"]) is not None
+async def _readable(context: Context, instance_id: str, restriction: Document) -> bool:
+    """Whether `restriction` lets the caller read the instance: Altinn's (altinn_read_restriction)
+    for reads; for changes, the actions' own, which hides from end users what is not yet visible."""
+    return await context.store.get(instance_id, restriction=restriction, fields=["id"]) is not None
 
 
 async def _unreadable(context: Context, instance_id: str, *, missing: str | None = None) -> GatewayError:

@@ -41,8 +41,7 @@ async def find_instances(context: Context, query: InstancesQuery) -> Page:
     try:
         return await context.store.find_page(
             instance_filter=instance_filter,
-            # Altinn's list shows end users instances before their visibleAfter (its message box hides them).
-            restriction=access.read_restriction(context.now, hide_invisible=False),
+            restriction=await altinn_read_restriction(context),
             order=[query.order],
             first=query.size,
             after=query.continuation_token,
@@ -53,6 +52,13 @@ async def find_instances(context: Context, query: InstancesQuery) -> Page:
             CONTINUATION_TOKEN.name,
             "continuationToken is not one this gateway issued for these parameters: follow `next` as it is given.",
         ) from None
+
+
+async def altinn_read_restriction(context: Context) -> Filter:
+    """What Altinn Storage's reads show the caller: the read restriction, without hiding from
+    end users the instances before their visibleAfter (Altinn's message box hides them, as
+    GraphQL does; its list and its single reads do not)."""
+    return (await context.access()).read_restriction(context.now, hide_invisible=False)
 
 
 def _check_org_named(access: Access, named: Filter) -> None:
