@@ -75,8 +75,9 @@ async def ids(gw, query: str) -> list[str]:
 
 
 async def test_the_parameters_altinn_binds_select_as_in_altinn(gateway_with):
-    # InstanceTests.Instance_GetInstancesFromQuery_A3Ref_Match_Ok / _NoMatch_Ok,
-    # Instance_GetInstancesFromQuery_DataValuesA2ArchRef_Match_Ok / _NoMatch_Ok
+    # InstanceTests.Instance_GetInstancesFromQuery_A3Ref_Match_Ok, Instance_GetInstancesFromQuery_A3Ref_NoMatch_Ok,
+    # Instance_GetInstancesFromQuery_DataValuesA2ArchRef_Match_Ok,
+    # Instance_GetInstancesFromQuery_DataValuesA2ArchRef_NoMatch_Ok
     a3 = make_instance(guid="5e4d3c2b-aaaa-4bbb-8ccc-b7fe18ccff30", lastChanged="2024-01-01T10:00:00Z")
     migrated = make_instance(dataValues={"A2ArchRef": "AR1234"}, lastChanged="2024-01-02T10:00:00Z")
     with_data = make_instance(data=[{"id": "e1", "dataType": "default"}], lastChanged="2024-01-03T10:00:00Z")

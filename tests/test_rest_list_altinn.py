@@ -22,7 +22,10 @@ async def listed(gw, url: str, headers: dict[str, str] | None = None) -> list[st
 
 
 async def test_the_identifier_header_lists_the_party_that_stored_instances_record(gateway_with):
-    # GetMany_UserRequestsInstancesNoPartyIdDefinedAndWithPerson_ReturnsOK / ...WithOrganisation_ReturnsOK
+    # InstanceQueryParametersTests.ParseInstanceOwnerIdentifier_ValidPerson_ReturnsPerson,
+    # ParseInstanceOwnerIdentifier_ValidOrganisation_ReturnsOrgNo
+    # GetMany_UserRequestsInstancesNoPartyIdDefinedAndWithPerson_ReturnsOK,
+    # GetMany_UserRequestsInstancesNoPartyIdDefinedAndWithOrganisation_ReturnsOK
     async with gateway_with([PERSON, COMPANY], ROLES) as gw:
         assert await listed(gw, STORAGE, {HEADER: "Person:33312321321"}) == [PERSON["id"]]
         assert await listed(gw, STORAGE, {HEADER: "organisation: 333123213"}) == [COMPANY["id"]]
@@ -32,9 +35,14 @@ async def test_the_identifier_header_lists_the_party_that_stored_instances_recor
 
 
 BAD_IDENTIFIERS = [
-    # GetMany_UserRequestsInstancesNoPartyIdButWithWrongInstanceOwnerIdDefined_ReturnsBadRequest
+    # GetMany_UserRequestsInstancesNoPartyIdButWithWrongInstanceOwnerIdDefined_ReturnsBadRequest,
+    # InstanceQueryParametersTests.ParseInstanceOwnerIdentifier_UnknownOrMalformed_ReturnsInvalid
     ("", "something:3312321321", "Invalid InstanceOwnerIdentifier."),
-    # ...NoPartyIdDefinedAndWithInvalidOrganisation_ReturnsBadRequest, ...WithInvalidPerson_ReturnsBadRequest
+    ("", "33312321321", "Invalid InstanceOwnerIdentifier."),
+    # GetMany_UserRequestsInstancesNoPartyIdDefinedAndWithInvalidOrganisation_ReturnsBadRequest,
+    # GetMany_UserRequestsInstancesNoPartyIdDefinedAndWithInvalidPerson_ReturnsBadRequest;
+    # InstanceQueryParametersTests.ParseInstanceOwnerIdentifier_OrganisationWrongLength_ReturnsError,
+    # ParseInstanceOwnerIdentifier_PersonWrongLength_ReturnsError
     ("", "Organisation:33312", "Organization number needs to be exactly 9 digits."),
     ("", "Person:33312", "Person number needs to be exactly 11 digits."),
     # GetMany_UserRequestsInstancesWithPartyIdDefinedAndWithPerson_ReturnsBadRequest
@@ -83,7 +91,7 @@ async def test_end_users_list_instances_before_their_visible_after_as_in_altinn(
 CROSS_ORG = [
     # GetMany_QueryingDifferentOrgThanInClaims_ReturnsOkIfDifferentOrgIsAuthenticatedWithPolicyFile
     ("skd", "appId=ttd/delt", 200),
-    # ...ReturnsForbiddenIfDifferentOrgIsNotAuthenticatedWithPolicyFile
+    # GetMany_QueryingDifferentOrgThanInClaims_ReturnsForbiddenIfDifferentOrgIsNotAuthenticatedWithPolicyFile
     ("skd", "appId=ttd/privat", 403),
     ("skd", "org=ttd", 400),  # AuthorizeCrossOrgAccess: "AppId must be defined."
     # GetMany_QueryingSameOrgAsInClaims_ReturnsOk
