@@ -3,6 +3,7 @@ expectations (status, body, order). Each test names the Altinn cases it ports; w
 gateway answers otherwise on purpose, the comment says so (README, "Deliberate differences")."""
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
 
@@ -419,3 +420,36 @@ async def test_k6s_service_owner_round_trip(gateway_with):
         )
         assert [i["instanceOwner"]["organisationNumber"] for i in by_org["instances"]] == ["310000001"]
         assert (await call(gw, "DELETE", f"{url}?hard=true", token=user_token("1", "1"))).status_code == 200
+
+
+# --- what Altinn's clients do with `next` and the continuation token ------------------------------
+
+
+async def test_app_lib_follows_next_to_the_end(gateway_with):
+    # app-lib-dotnet's InstanceClient.GetInstances: the query string as it writes it (older versions
+    # start with `&`), then every `next` as given, absolute, until there is none.
+    documents = [make_instance(party_id="500", lastChanged=f"2024-01-{n:02}T00:00:00Z") for n in range(1, 8)]
+    async with gateway_with(documents) as gw:
+        page = await ok(gw, "GET", f"{STORAGE}?&appId=ttd/skjema-a&size=3", "QueryResponse")
+        pages = [page]
+        while page.get("next"):
+            assert page["next"].startswith("http://")
+            page = await ok(gw, "GET", page["next"], "QueryResponse")
+            pages.append(page)
+    listed = [i["id"] for p in pages for i in p["instances"]]
+    assert [p["count"] for p in pages] == [3, 3, 1]
+    assert listed == [d["id"] for d in reversed(documents)]
+
+
+async def test_studio_passes_the_token_back_with_its_own_parameters(gateway_with):
+    # Altinn Studio's AltinnStorageInstancesClient: size=10, the token as `next` gave it (URL-encoded
+    # again), its filters, a .NET bool as `False`.
+    documents = [make_instance(lastChanged=f"2024-01-{n:02}T00:00:00Z") for n in range(1, 13)]
+    studio = "/storage/api/v1/studio/instances/ttd/skjema-a"
+    async with gateway_with(documents) as gw:
+        first = await ok(gw, "GET", f"{studio}?size=10&process.isComplete=False", "SimpleInstanceQueryResponse")
+        token = quote(first["next"], safe="")
+        query = f"size=10&continuationToken={token}&process.isComplete=False"
+        second = await ok(gw, "GET", f"{studio}?{query}", "SimpleInstanceQueryResponse")
+    assert (first["count"], second["count"], second["next"]) == (10, 2, None)
+    assert len({i["id"] for i in first["instances"] + second["instances"]}) == 12
