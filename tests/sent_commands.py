@@ -120,26 +120,20 @@ class _RecordedCollection:
         return recorded
 
 
-class _RecordedDatabase:
-    def __init__(self, database: Any, sent: list[Sent]) -> None:
-        self._database, self._sent = database, sent
+class _RecordedLevel:
+    """A client (two levels above its collections) or a database (one level) of the embedded
+    store, whose collections record their calls."""
 
-    def __getitem__(self, name: str) -> _RecordedCollection:
-        return _RecordedCollection(self._database[name], self._sent)
+    def __init__(self, inner: Any, sent: list[Sent], levels: int) -> None:
+        self._inner, self._sent, self._levels = inner, sent, levels
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._database, name)
-
-
-class _RecordedClient:
-    def __init__(self, client: Any, sent: list[Sent]) -> None:
-        self._client, self._sent = client, sent
-
-    def __getitem__(self, name: str) -> _RecordedDatabase:
-        return _RecordedDatabase(self._client[name], self._sent)
+    def __getitem__(self, name: str) -> Any:
+        if self._levels == 1:
+            return _RecordedCollection(self._inner[name], self._sent)
+        return _RecordedLevel(self._inner[name], self._sent, self._levels - 1)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
+        return getattr(self._inner, name)
 
 
 @dataclass
@@ -168,8 +162,8 @@ def recording(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Sent]]:
     def wire_client(*args: Any, **kwargs: Any) -> AsyncMongoClient:
         return AsyncMongoClient(*args, event_listeners=[listener], **kwargs)
 
-    def mock_client(*args: Any, **kwargs: Any) -> _RecordedClient:
-        return _RecordedClient(embedded_client(*args, **kwargs), listener.sent)
+    def mock_client(*args: Any, **kwargs: Any) -> _RecordedLevel:
+        return _RecordedLevel(embedded_client(*args, **kwargs), listener.sent, levels=2)
 
     with monkeypatch.context() as patched:
         patched.setattr("app.store.database.AsyncMongoClient", wire_client)
