@@ -120,14 +120,14 @@ class Database:
     async def update_and_read(
         self, collection: Any, query: dict[str, Any], update: dict[str, Any], projection: dict[str, Any]
     ) -> dict[str, Any] | None:
-        """Apply `update` to the document matching `query`; the document after the update."""
+        """Apply `update` to the instance matching `query`; the instance after the update."""
         with driver_errors():
             if not self.embedded:
                 return await collection.find_one_and_update(
                     query, update, projection=projection, return_document=ReturnDocument.AFTER
                 )
             # mongomock finds the updated document again with the original query, so a
-            # guard that the update changes makes it answer None: match, then read by _id.
+            # guard that the update changes makes it answer None: match, then read it again by its key.
             before = await collection.find_one_and_update(query, update)
             if before is None:
                 return None
@@ -280,12 +280,12 @@ async def ensure_indexes(database: Database) -> None:
 
 async def _replace_unique_index(collection: Any, keys: IndexKeys) -> None:
     """The unique index on the shard key, in place of an earlier version's unique index on the
-    id alone. The new one is built first, so that no moment is without uniqueness (the id
-    starts with the party, so the id alone stays unique); another gateway starting at the same
-    time may drop the old one first."""
+    id alone. The new one is built first, so that no moment is without uniqueness (ids stay
+    unique all the same: an instance's starts with its party, an event's is a fresh UUID);
+    another gateway starting at the same time may drop the old one first."""
     await collection.create_index(list(keys), unique=True)
     for name, index in (await collection.index_information()).items():
-        if index.get("unique") and tuple((k, int(d)) for k, d in index["key"]) == UNSHARDABLE_UNIQUE:
+        if index.get("unique") and [tuple(key) for key in index["key"]] == list(UNSHARDABLE_UNIQUE):
             try:
                 await collection.drop_index(name)
             except OperationFailure as error:
