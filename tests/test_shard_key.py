@@ -148,10 +148,10 @@ def _rest_url(path: str, document: dict[str, Any]) -> str:
 
 
 async def _graphql(gw: Gateway, documents: list[dict[str, Any]], null_status: dict[str, Any]) -> None:
-    first = documents[0]["id"]
+    instance_id = documents[0]["id"]
     for read in READS:
-        await gw.data(read, {"id": first})
-    await gw.data(READS[1], {"id": first}, token=user_token())  # an end user's read
+        await gw.data(read, {"id": instance_id})
+    await gw.data(READS[1], {"id": instance_id}, token=user_token())  # an end user's read
     for mutation in MUTATIONS:
         await gw.data(mutation, {"id": documents[1]["id"]})
     # Two changes of one instance at once: the second waits its turn, then reads it again.
@@ -216,10 +216,9 @@ def _instances() -> list[dict[str, Any]]:
 async def test_every_single_instance_command_names_the_shard_key(gateway_with, store, monkeypatch, tmp_path):
     documents = _instances()
     null_status = make_instance(party_id="502", status=None)
-    hard_deleted = make_instance(party_id="503", status=HARD_DELETED)
     for_store = [make_instance(party_id="504"), make_instance(party_id="505", status=HARD_DELETED)]
     with recording(monkeypatch) as sent:
-        async with gateway_with([*documents, null_status, hard_deleted]) as gw:
+        async with gateway_with([*documents, null_status]) as gw:
             await _graphql(gw, documents, null_status)
             await _rest(gw, documents[3:])
         await _store_steps(store.url, store.new_database(), for_store)
@@ -229,10 +228,9 @@ async def test_every_single_instance_command_names_the_shard_key(gateway_with, s
 
     problems = [f"{s.command} on {s.collection} {problem(s)}: {s.filter}" for s in sent if problem(s)]
     assert not problems, "\n".join(problems[:10])
-    single = [s for s in sent if s.collection == "instances" and PARTY in equalities(s.filter or {})]
-    kinds = {(s.collection, s.command) for s in single}
+    single = {s.command for s in sent if s.collection == "instances" and PARTY in equalities(s.filter or {})}
     # The workload reached each kind of command on one instance, on either store.
-    assert {"find", "aggregate", "update", "delete", "findAndModify"} <= {command for _, command in kinds}, kinds
+    assert {"find", "aggregate", "update", "delete", "findAndModify"} <= single, single
     assert {("instanceEvents", "update"), ("instanceEvents", "delete")} <= {(s.collection, s.command) for s in sent}
 
 
