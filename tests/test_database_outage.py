@@ -194,7 +194,7 @@ async def test_it_recovers_by_itself_when_the_database_returns(tmp_path):
             with MongoClient(server.uri, serverSelectionTimeoutMS=5000) as client:
                 indexes = client["back"]["instances"].index_information()
     assert recovery < 5
-    assert "id_1" in indexes
+    assert "instanceOwner.partyId_1_id_1" in indexes
     assert len(indexes) >= 15
 
 

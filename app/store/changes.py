@@ -36,6 +36,7 @@ from pymongo.errors import PyMongoError
 
 from app.errors import GatewayError, ServiceUnavailable
 from app.store.database import Database, driver_errors, to_list
+from app.store.shard_key import event_key, instance_key
 from app.timestamps import InvalidTimestamp, to_storage, utc_now
 
 log = logging.getLogger("instance_gateway")
@@ -221,7 +222,7 @@ class InstanceChanges:
             event = _event(event_type, current, actor, now)
             update = _update(current, fields)
             update["$push"] = {PENDING_EVENTS: event}
-            query = {"id": current["id"], **_unchanged_since(current)}
+            query = {**instance_key(current["id"]), **_unchanged_since(current)}
             changed = await self._database.update_and_read(self._instances, query, update, _NO_ID)
             if changed is not None:
                 await self._record_outbox(changed)
@@ -231,7 +232,7 @@ class InstanceChanges:
 
     async def _read(self, instance_id: str) -> Document | None:
         with driver_errors():
-            return await self._instances.find_one({"id": instance_id}, _NO_ID)
+            return await self._instances.find_one(instance_key(instance_id), _NO_ID)
 
     @contextlib.asynccontextmanager
     async def _turn(self, instance_id: str) -> AsyncIterator[bool]:
@@ -276,12 +277,11 @@ class InstanceChanges:
         # Idempotent by event id, so a retry after a crash never records an event twice.
         # (processInfo is in the event since it was applied; an older gateway's event takes it now.)
         recorded = {"processInfo": instance.get("process"), **event}
+        key = instance_key(instance["id"])
         with driver_errors():
-            await self._events.replace_one({"id": event["id"]}, recorded, upsert=True)
-            await self._instances.update_one({"id": instance["id"]}, {"$pull": {PENDING_EVENTS: {"id": event["id"]}}})
-            await self._instances.update_one(
-                {"id": instance["id"], PENDING_EVENTS: {"$size": 0}}, {"$unset": {PENDING_EVENTS: ""}}
-            )
+            await self._events.replace_one(event_key(instance["id"], event["id"]), recorded, upsert=True)
+            await self._instances.update_one(key, {"$pull": {PENDING_EVENTS: {"id": event["id"]}}})
+            await self._instances.update_one({**key, PENDING_EVENTS: {"$size": 0}}, {"$unset": {PENDING_EVENTS: ""}})
         await self._database.announce(instance["id"])
 
     async def flush_pending_events(self, *, older_than: datetime | None = None) -> int:

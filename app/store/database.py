@@ -29,6 +29,7 @@ from pymongo.errors import (
 from app.errors import BadUserInput, ServiceUnavailable
 from app.store.change_feed import LocalChangeFeed, StoredChange
 from app.store.ordering import SORT_FIELDS, TIE_BREAK
+from app.store.shard_key import EVENT_SHARD_KEY, INSTANCE_SHARD_KEY, instance_key
 from app.timestamps import utc_now
 
 # Batch work (`import`) has no time limit per operation, but gives up finding a server after this.
@@ -82,8 +83,9 @@ class Database:
     address: str = ""  # for the operator's messages: MongoDB's URL without credentials
 
     async def replace_by(self, collection: Any, keys: Sequence[str], documents: Sequence[dict[str, Any]]) -> Upserts:
-        """Insert or replace each document whole, matched on `keys`; the last of repeats wins."""
-        latest = {tuple(d[k] for k in keys): d for d in documents}
+        """Insert or replace each document whole, matched on `keys` (dotted paths); the last of
+        repeats wins."""
+        latest = {tuple(_value_at(d, k) for k in keys): d for d in documents}
         documents = list(latest.values())
         with driver_errors():
             if self.embedded and documents and await collection.estimated_document_count() == 0:
@@ -101,7 +103,7 @@ class Database:
                 published = self._publishes(collection)
                 inserted = updated = 0
                 for document in documents:
-                    match = {k: document[k] for k in keys}
+                    match = {k: _value_at(document, k) for k in keys}
                     before = await collection.find_one(match) if published else None
                     result = await collection.replace_one(match, document, upsert=True)
                     inserted, updated = inserted + (result.upserted_id is not None), updated + result.modified_count
@@ -110,7 +112,7 @@ class Database:
                 return Upserts(inserted, updated, len(documents) - inserted - updated)
             if not documents:
                 return Upserts()
-            requests = [ReplaceOne({k: d[k] for k in keys}, d, upsert=True) for d in documents]
+            requests = [ReplaceOne({k: _value_at(d, k) for k in keys}, d, upsert=True) for d in documents]
             written = await collection.bulk_write(requests, ordered=False)
             unchanged = written.matched_count - written.modified_count
             return Upserts(written.upserted_count, written.modified_count, unchanged)
@@ -118,20 +120,20 @@ class Database:
     async def update_and_read(
         self, collection: Any, query: dict[str, Any], update: dict[str, Any], projection: dict[str, Any]
     ) -> dict[str, Any] | None:
-        """Apply `update` to the document matching `query`; the document after the update."""
+        """Apply `update` to the instance matching `query`; the instance after the update."""
         with driver_errors():
             if not self.embedded:
                 return await collection.find_one_and_update(
                     query, update, projection=projection, return_document=ReturnDocument.AFTER
                 )
             # mongomock finds the updated document again with the original query, so a
-            # guard that the update changes makes it answer None: match, then read by _id.
+            # guard that the update changes makes it answer None: match, then read it again by its key.
             before = await collection.find_one_and_update(query, update)
             if before is None:
                 return None
             if self.feed is not None and collection is self.instances:
                 self.feed.hold(before)  # until `announce`, once its audit event is recorded
-            return await collection.find_one({"_id": before["_id"]}, projection)
+            return await collection.find_one(instance_key(before["id"]), projection)
 
     async def announce(self, instance_id: str) -> None:
         """A change of this instance is complete, its audit event recorded: the embedded
@@ -139,7 +141,7 @@ class Database:
         if self.feed is None:
             return
         with driver_errors():
-            after = await self.instances.find_one({"id": instance_id})
+            after = await self.instances.find_one(instance_key(instance_id))
         if after is not None:
             self.feed.release(after)
 
@@ -258,16 +260,37 @@ PAGE_INDEXES: tuple[IndexKeys, ...] = tuple(
 )
 
 
+# The unique indexes of earlier versions, which a sharded collection's cannot be: its unique
+# indexes must start with its shard key.
+UNSHARDABLE_UNIQUE = (("id", ASCENDING),)
+INDEX_NOT_FOUND = 27
+
+
 async def ensure_indexes(database: Database) -> None:
     """Indexes for the lookups and orders the API offers; creating them again is a no-op."""
     with driver_errors():
-        await database.instances.create_index([("id", ASCENDING)], unique=True)
+        await _replace_unique_index(database.instances, INSTANCE_SHARD_KEY)
         for keys in PAGE_INDEXES:
             await database.instances.create_index(list(keys))
         await database.instance_events.create_index([("instanceId", ASCENDING), ("created", ASCENDING)])
-        await database.instance_events.create_index([("id", ASCENDING)], unique=True)
+        await _replace_unique_index(database.instance_events, EVENT_SHARD_KEY)
         await database.instances.create_index([("_pendingEvents.id", ASCENDING)], sparse=True)
         await database.party_roles.create_index([("userId", ASCENDING), ("partyId", ASCENDING)], unique=True)
+
+
+async def _replace_unique_index(collection: Any, keys: IndexKeys) -> None:
+    """The unique index on the shard key, in place of an earlier version's unique index on the
+    id alone. The new one is built first, so that no moment is without uniqueness (ids stay
+    unique all the same: an instance's starts with its party, an event's is a fresh UUID);
+    another gateway starting at the same time may drop the old one first."""
+    await collection.create_index(list(keys), unique=True)
+    for name, index in (await collection.index_information()).items():
+        if index.get("unique") and [tuple(key) for key in index["key"]] == list(UNSHARDABLE_UNIQUE):
+            try:
+                await collection.drop_index(name)
+            except OperationFailure as error:
+                if error.code != INDEX_NOT_FOUND:
+                    raise
 
 
 def preparation_timeout() -> contextlib.AbstractContextManager[None]:
@@ -334,6 +357,12 @@ def _unavailability(error: PyMongoError) -> str | None:
 
 # What the driver adds to its reason: its timeouts, and its whole view of the cluster.
 _DRIVER_DETAILS = re.compile(r" \(configured timeouts: [^)]*\)|, Timeout: .*", re.DOTALL)
+
+
+def _value_at(document: dict[str, Any], path: str) -> Any:
+    for name in path.split("."):
+        document = document[name]
+    return document
 
 
 async def to_list(cursor: Any) -> list[dict[str, Any]]:

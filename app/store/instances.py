@@ -19,6 +19,7 @@ from app.store.ordering import (
     position_of,
     sort_specification,
 )
+from app.store.shard_key import instance_key
 
 Document = dict[str, Any]
 
@@ -176,7 +177,7 @@ class InstanceStore:
 
 
 def _by_id(instance_id: str, restriction: Mapping[str, Any] | None) -> Query:
-    query: Query = {"id": instance_id}
+    query: Query = instance_key(instance_id)
     return query if restriction is None else all_of(query, compile_instance_filter(restriction))
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from app.store.changes import PENDING_EVENTS
 from app.store.database import Database, driver_errors, to_list
 from app.store.filters import Query, all_of, compile_instance_filter
+from app.store.shard_key import instance_key
 
 RETENTION = timedelta(days=7)
 BATCH_SIZE = 500
@@ -71,7 +72,7 @@ class Purge:
         with driver_errors():
             events = (await self._events.delete_many({"instanceId": instance_id})).deleted_count
             still_purgeable = all_of(
-                {"id": instance_id}, await self._selection(), {f"{PENDING_EVENTS}.id": {"$exists": False}}
+                instance_key(instance_id), await self._selection(), {f"{PENDING_EVENTS}.id": {"$exists": False}}
             )
             if (await self._instances.delete_one(still_purgeable)).deleted_count == 0:
                 return None
