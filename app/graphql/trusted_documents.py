@@ -85,6 +85,17 @@ def _flat_entries(manifest: Any, where: str) -> Iterable[tuple[str, Any, Any]]:
     return ((f"entry {key!r}", key, body) for key, body in manifest.items())
 
 
+def graphql_sources(paths: Iterable[Path]) -> Iterable[tuple[str, str]]:
+    """(path, text) of each file, and of each `.graphql` or `.gql` file in a folder, at any depth."""
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.suffix in (".graphql", ".gql")) if path.is_dir() else [path]
+        for file in files:
+            try:
+                yield str(file), file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                raise ManifestError(f"{file} cannot be read: {getattr(error, 'strerror', None) or error}") from None
+
+
 def build_manifest(sources: Iterable[tuple[str, str]]) -> dict[str, Any]:
     """Apollo's manifest of the operations in `sources` ((where, text) pairs): one entry an
     operation, its body the operation and every fragment it uses, at any depth, from any source."""

@@ -129,6 +129,8 @@ class GraphQLView(GraphQL[Context, None]):
                 return error_response(503, error.message, error.code, media_type=media_type)
             if error.code in APQ_STATUS:
                 status = APQ_STATUS[error.code] if media_type == GRAPHQL_RESPONSE_JSON else 200
+                # The log line and metrics read an error's code from the body of a 4xx only.
+                Request(scope).state.request_record.error_codes.append(error.code)
                 return error_response(status, error.message, error.code, media_type=media_type, headers=NOT_CACHED)
             return error_response(400, error.message, error.code, media_type=media_type)
 
