@@ -525,7 +525,7 @@ def _parser() -> argparse.ArgumentParser:
         "  instance-gateway trusted-documents build src/graphql --output persisted-query-manifest.json",
     )
     build = _command(
-        trusted.add_subparsers(dest="action", required=True, metavar="ACTION"),
+        trusted.add_subparsers(dest="action", required=True, metavar="ACTION", help="build: the one action"),
         "build",
         "build Apollo's persisted-query manifest from .graphql files",
         "One entry each named operation: its id the SHA-256 of its body, the body the operation\n"
