@@ -20,26 +20,24 @@ DOCUMENT_ID = re.compile(r"sha256:([0-9a-f]{64})")
 APQ_VERSION = 1
 
 
-class PersistedQueryNotFound(GatewayError):
-    code = "PERSISTED_QUERY_NOT_FOUND"
+NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
+ONLY_TRUSTED = "TRUSTED_DOCUMENTS_ONLY"
 
 
-class PersistedQueryNotSupported(GatewayError):
-    code = "PERSISTED_QUERY_NOT_SUPPORTED"
+class DocumentRefused(GatewayError):
+    """A document named by a hash that is not known or not its own, or not let run: `code`
+    says which."""
 
-
-class PersistedQueryHashMismatch(GatewayError):
-    code = "PERSISTED_QUERY_HASH_MISMATCH"
-
-
-class TrustedDocumentsOnly(GatewayError):
-    code = "TRUSTED_DOCUMENTS_ONLY"
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 # Apollo's messages: Apollo Client and urql match them to send the document, or to stop trying.
-NOT_FOUND = "PersistedQueryNotFound"
-NOT_SUPPORTED = "PersistedQueryNotSupported"
-ONLY_TRUSTED = (
+APOLLO_MESSAGES = {NOT_FOUND: "PersistedQueryNotFound", NOT_SUPPORTED: "PersistedQueryNotSupported"}
+ONLY_TRUSTED_MESSAGE = (
     "Only trusted documents run on this gateway (GATEWAY_TRUSTED_DOCUMENTS_ONLY): name one of its "
     'manifest by `documentId` ("sha256:<hex>") or by `extensions.persistedQuery.sha256Hash`'
 )
@@ -66,41 +64,42 @@ class PersistedDocuments:
         return cls(trusted, trusted_only=settings.trusted_documents_only, registered=registered)
 
     def resolve(self, request: dict[str, Any]) -> dict[str, Any]:
-        """The request with the document it names as its `query`. Raises a GatewayError for a
-        document not known, a hash that is not the document's, or one not trusted."""
+        """The request with the document it names as its `query`. Raises DocumentRefused for a
+        document not known, a hash that is not the document's, or one not trusted, and
+        BadUserInput for a malformed name."""
         document_id, query = request.get("documentId"), request.get("query")
         extensions = request.get("extensions")
         persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
         if document_id is not None:
             if query is not None or persisted is not None:
                 raise BadUserInput("Give one of `query`, `documentId` and `extensions.persistedQuery`, not several")
-            missing = PersistedQueryNotFound(f"No document is known by the documentId {document_id}")
+            missing = DocumentRefused(NOT_FOUND, f"No document is known by the documentId {document_id}")
             return {**request, "query": self._known(_document_hash(document_id), missing)}
         if persisted is not None:
             return self._automatic(request, _apq_hash(persisted), query)
         if self.trusted_only and not self._is_trusted(query):
-            raise TrustedDocumentsOnly(ONLY_TRUSTED)
+            raise DocumentRefused(ONLY_TRUSTED, ONLY_TRUSTED_MESSAGE)
         return request
 
     def _automatic(self, request: dict[str, Any], hash_: str, query: Any) -> dict[str, Any]:
         if query is None:
             apq_off = self._registered is None and not self.trusted_only
-            missing = PersistedQueryNotSupported(NOT_SUPPORTED) if apq_off else PersistedQueryNotFound(NOT_FOUND)
-            return {**request, "query": self._known(hash_, missing)}
+            code = NOT_SUPPORTED if apq_off else NOT_FOUND
+            return {**request, "query": self._known(hash_, DocumentRefused(code, APOLLO_MESSAGES[code]))}
         if not isinstance(query, str):
             return request  # Strawberry says what `query` must be
         if self.trusted_only:
             if self.trusted.get(hash_) != query:
-                raise TrustedDocumentsOnly(ONLY_TRUSTED)
+                raise DocumentRefused(ONLY_TRUSTED, ONLY_TRUSTED_MESSAGE)
             return request
         if sha256_hex(query) != hash_:
             # Nothing is kept: a hash must never come to name another document than its own.
-            raise PersistedQueryHashMismatch("provided sha does not match query")
+            raise DocumentRefused(HASH_MISMATCH, "provided sha does not match query")  # Apollo's words
         if self._registered is not None and hash_ not in self.trusted:
             self._registered.put(hash_, query)
         return request
 
-    def _known(self, hash_: str, missing: GatewayError) -> str:
+    def _known(self, hash_: str, missing: DocumentRefused) -> str:
         document = self.trusted.get(hash_)
         if document is None and self._registered is not None:
             document = self._registered.get(hash_)

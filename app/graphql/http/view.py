@@ -22,7 +22,7 @@ from app.context import Context
 from app.errors import GatewayError
 from app.graphql.compiled.encoded import CHUNK_BYTES, chunks, encoded_parts
 from app.graphql.http.graphiql import graphiql_response
-from app.graphql.persisted import PersistedDocuments, PersistedQueryNotFound, PersistedQueryNotSupported
+from app.graphql.persisted import NOT_FOUND, NOT_SUPPORTED, PersistedDocuments
 from app.http.authentication import development_headers
 from app.http.limits import BodyTooLarge, receive_within
 from app.http.media_types import GRAPHQL_RESPONSE_JSON, JSON, response_media_type
@@ -36,7 +36,7 @@ GET_PARAMETERS = ("query", "documentId", "operationName", "variables", "extensio
 # Apollo Server answers these 200, never to be cached (the document may be registered a moment
 # later): Apollo Client stops sending hashes for good on a 400 or 500. GraphQL over HTTP's own
 # media type needs a 4xx for an answer without data: these.
-APQ_STATUS = {PersistedQueryNotFound.code: 404, PersistedQueryNotSupported.code: 400}
+APQ_STATUS = {NOT_FOUND: 404, NOT_SUPPORTED: 400}
 NOT_CACHED = {"Cache-Control": "private, no-cache, must-revalidate"}
 
 
