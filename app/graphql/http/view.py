@@ -1,6 +1,7 @@
 """The GraphQL endpoint: Strawberry's ASGI view, with errors in GraphQL's shape at the HTTP
 edge too (a body that is not a JSON object, too large, or a method other than GET and POST gets
-a GraphQL error with a code, never plain text), in either media type of GraphQL over HTTP."""
+a GraphQL error with a code, never plain text), in either media type of GraphQL over HTTP. A
+document named by its hash (APQ, `documentId`) is resolved as the request's JSON is read."""
 
 from collections.abc import AsyncIterator
 from typing import Any
