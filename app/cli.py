@@ -1,9 +1,11 @@
-"""The `instance-gateway` command: serve, import, purge, export-schema, export-openapi, token."""
+"""The `instance-gateway` command: serve, import, purge, export-schema, export-openapi, token,
+trusted-documents."""
 
 import argparse
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import logging.config
 import sys
@@ -307,6 +309,23 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _build_trusted_documents(args: argparse.Namespace, settings: Settings) -> int:
+    from app.graphql.trusted_documents import ManifestError, build_manifest, graphql_sources
+
+    try:
+        manifest = build_manifest(graphql_sources(args.paths))
+    except ManifestError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+    print(f"{len(manifest['operations'])} operations in the manifest", file=sys.stderr)
+    return 0
+
+
 def _seconds(value: str) -> int:
     if not value.isdigit() or int(value) == 0:
         raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number of seconds")
@@ -497,6 +516,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     token.add_argument("--ttl", type=_seconds, default=3600, help="seconds until it expires (default: %(default)s)")
     token.set_defaults(run=_token)
+
+    trusted = _command(
+        commands,
+        "trusted-documents",
+        "work with manifests of trusted documents (GATEWAY_TRUSTED_DOCUMENTS)",
+        "`instance-gateway trusted-documents build --help` explains the one action.",
+        "  instance-gateway trusted-documents build src/graphql --output persisted-query-manifest.json",
+    )
+    build = _command(
+        trusted.add_subparsers(dest="action", required=True, metavar="ACTION", help="build: the one action"),
+        "build",
+        "build Apollo's persisted-query manifest from .graphql files",
+        "One entry each named operation: its id the SHA-256 of its body, the body the operation\n"
+        "and every fragment it uses, from any of the files. Give the gateway the manifest as\n"
+        'GATEWAY_TRUSTED_DOCUMENTS; clients name an entry by documentId "sha256:<id>".\n\n'
+        "Exit status: 0 written, 2 a file unreadable, not GraphQL, or an operation unnamed,\n"
+        "named twice or using a fragment no file defines.",
+        "  instance-gateway trusted-documents build queries/*.graphql --output manifest.json\n"
+        "  instance-gateway trusted-documents build src/graphql > persisted-query-manifest.json",
+    )
+    build.add_argument("paths", nargs="+", type=Path, metavar="PATH", help=".graphql files, or folders of them")
+    build.add_argument("--output", type=Path, help="the manifest file to write (default: standard output)")
+    build.set_defaults(run=_build_trusted_documents)
     return parser
 
 

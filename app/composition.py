@@ -23,6 +23,7 @@ from app.context import Context
 from app.graphql.http.graphiql import graphiql_static
 from app.graphql.http.view import METHODS, GraphQLView
 from app.graphql.http.websocket import GraphQLWebSocket
+from app.graphql.persisted import PersistedDocuments
 from app.graphql.schema import build_schema
 from app.http.authentication import authenticate, token_verifier
 from app.http.cors import allow_cross_origin
@@ -182,11 +183,12 @@ def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
             log.info("stopped: the database client is closed")
 
     schema = build_schema(settings)
-    graphql: Any = GraphQLView(schema, settings)
+    documents = PersistedDocuments.from_settings(settings)  # one APQ store for HTTP and WebSocket
+    graphql: Any = GraphQLView(schema, settings, documents)
     app = Starlette(
         routes=[
             Route("/graphql", graphql),  # any method: the view answers 405 in GraphQL's shape
-            WebSocketRoute("/graphql", GraphQLWebSocket(schema, settings)),
+            WebSocketRoute("/graphql", GraphQLWebSocket(schema, settings, documents)),
             *([graphiql_static()] if settings.graphiql else []),
             *operations_routes(),
             *rest_routes(),  # Altinn Storage's own REST calls

@@ -90,7 +90,8 @@ def script_json(value: Any) -> str:
 _STYLE = """
       body { margin: 0; height: 100vh; overflow: hidden; display: flex; flex-direction: column; }
       #graphiql { flex: 1; min-height: 0; }
-      #token-note { margin: 0; padding: 8px 16px; font: 14px/1.4 system-ui, sans-serif; background: #fff4d6; }
+      #token-note,
+      #trusted-only-note { margin: 0; padding: 8px 16px; font: 14px/1.4 system-ui, sans-serif; background: #fff4d6; }
       .graphiql-footer:empty { display: none; }
     """
 
@@ -153,6 +154,17 @@ _TOKEN_NOTE = """\
     </p>"""
 
 
+# Shown by a gateway that runs only its manifest's documents: GraphiQL's, the schema's
+# introspection included, are refused, so the page says it is of no use here.
+_TRUSTED_ONLY_NOTE = """\
+    <p id="trusted-only-note">
+      This gateway runs only trusted documents (<code>GATEWAY_TRUSTED_DOCUMENTS_ONLY</code>): a
+      query typed here, and GraphiQL's own schema query, is refused with
+      <code>TRUSTED_DOCUMENTS_ONLY</code>, so GraphiQL is of no use here. Explore the API on a
+      gateway that runs any document, such as <code>make serve</code>.
+    </p>"""
+
+
 def _hash_source(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
@@ -198,10 +210,11 @@ def render_graphiql(
     query: str = DEFAULT_QUERY,
     endpoint: str = ENDPOINT,
     static_path: str = STATIC_PATH,
+    trusted_only: bool = False,
 ) -> str:
     """The GraphiQL page: assets from `static_path`, queries to `endpoint`, the editor
     starting with `query` and, if given, `headers` in the headers editor; without them, a note
-    on how to get a token."""
+    on how to get a token. With `trusted_only`, a note that no query typed here runs instead."""
     config = {
         "endpoint": endpoint,
         "query": query,
@@ -213,18 +226,20 @@ def render_graphiql(
     return _PAGE.format(
         style=_STYLE,
         stylesheets=stylesheets,
-        note="" if headers else _TOKEN_NOTE,
+        note=_TRUSTED_ONLY_NOTE if trusted_only else "" if headers else _TOKEN_NOTE,
         config=script_json(config),
         scripts=scripts,
         script=_SCRIPT,
     )
 
 
-def graphiql_response(headers: dict[str, str] | None = None, host: str | None = None) -> HTMLResponse:
+def graphiql_response(
+    headers: dict[str, str] | None = None, host: str | None = None, *, trusted_only: bool = False
+) -> HTMLResponse:
     """The page as a response to a request for it at `host`, with PAGE_HEADERS and its
     Content-Security-Policy."""
     policy = {"Content-Security-Policy": content_security_policy(host)}
-    return HTMLResponse(render_graphiql(headers), headers={**PAGE_HEADERS, **policy})
+    return HTMLResponse(render_graphiql(headers, trusted_only=trusted_only), headers={**PAGE_HEADERS, **policy})
 
 
 def graphiql_static() -> Mount:

@@ -1,6 +1,7 @@
 """The GraphQL endpoint: Strawberry's ASGI view, with errors in GraphQL's shape at the HTTP
 edge too (a body that is not a JSON object, too large, or a method other than GET and POST gets
-a GraphQL error with a code, never plain text), in either media type of GraphQL over HTTP."""
+a GraphQL error with a code, never plain text), in either media type of GraphQL over HTTP. A
+document named by its hash (APQ, `documentId`) is resolved as the request's JSON is read."""
 
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,6 +23,7 @@ from app.context import Context
 from app.errors import GatewayError
 from app.graphql.compiled.encoded import CHUNK_BYTES, chunks, encoded_parts
 from app.graphql.http.graphiql import graphiql_response
+from app.graphql.persisted import NOT_FOUND, NOT_SUPPORTED, PersistedDocuments
 from app.http.authentication import development_headers
 from app.http.limits import BodyTooLarge, receive_within
 from app.http.media_types import GRAPHQL_RESPONSE_JSON, JSON, response_media_type
@@ -31,7 +33,12 @@ METHODS = ("GET", "POST")
 ALLOW = {"Allow": ", ".join(METHODS)}
 BEARER = {"WWW-Authenticate": "Bearer"}  # RFC 6750: the scheme a 401 asks for
 # The parameters of a GraphQL request over GET: one value each, never a silent choice of one.
-GET_PARAMETERS = ("query", "operationName", "variables", "extensions")
+GET_PARAMETERS = ("query", "documentId", "operationName", "variables", "extensions")
+# Apollo Server answers these 200, never to be cached (the document may be registered a moment
+# later): Apollo Client stops sending hashes for good on a 400 or 500. GraphQL over HTTP's own
+# media type needs a 4xx for an answer without data: these.
+APQ_STATUS = {NOT_FOUND: 404, NOT_SUPPORTED: 400}
+NOT_CACHED = {"Cache-Control": "private, no-cache, must-revalidate"}
 
 
 def error_response(
@@ -42,6 +49,13 @@ def error_response(
     errors = [{"message": message, "extensions": {"code": code}}]
     body = {"errors": errors} if media_type == GRAPHQL_RESPONSE_JSON else {"data": None, "errors": errors}
     return JSONResponse(body, status_code=status_code, headers=headers, media_type=media_type)
+
+
+def _decoded(data: str | bytes) -> dict[str, Any]:
+    try:
+        return decode_object(data)
+    except InvalidJSON as error:
+        raise HTTPException(400, str(error)) from None
 
 
 def _never_executed(response: GraphQLHTTPResponse) -> bool:
@@ -76,9 +90,10 @@ def _response_of_parts(parts: list[bytes], sub_response: Response) -> Response:
 
 
 class GraphQLView(GraphQL[Context, None]):
-    def __init__(self, schema: BaseSchema, settings: Settings) -> None:
+    def __init__(self, schema: BaseSchema, settings: Settings, documents: PersistedDocuments) -> None:
         super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
         self.settings = settings
+        self.documents = documents
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -113,6 +128,11 @@ class GraphQLView(GraphQL[Context, None]):
                 return error_response(401, error.message, error.code, media_type=media_type, headers=BEARER)
             if error.code == "SERVICE_UNAVAILABLE":  # the token's keys cannot be had now
                 return error_response(503, error.message, error.code, media_type=media_type)
+            if error.code in APQ_STATUS:
+                status = APQ_STATUS[error.code] if media_type == GRAPHQL_RESPONSE_JSON else 200
+                # The log line and metrics read an error's code from the body of a 4xx only.
+                Request(scope).state.request_record.error_codes.append(error.code)
+                return error_response(status, error.message, error.code, media_type=media_type, headers=NOT_CACHED)
             return error_response(400, error.message, error.code, media_type=media_type)
 
     def encode_json(self, data: object) -> str | bytes:
@@ -125,13 +145,16 @@ class GraphQLView(GraphQL[Context, None]):
         for name in GET_PARAMETERS:
             if len(params.getlist(name)) > 1:
                 raise HTTPException(400, f"`{name}` is given more than once: give each parameter once")
-        return super().parse_query_params(params)
+        request = dict(params)
+        for name in ("variables", "extensions"):
+            if request.get(name):
+                request[name] = _decoded(request[name])
+        return self.documents.resolve(request)
 
     def parse_json(self, data: str | bytes) -> dict[str, Any]:
-        try:
-            return decode_object(data)
-        except InvalidJSON as error:
-            raise HTTPException(400, str(error)) from None
+        # Strawberry decodes a POST's body here, the request itself; a GET's JSON parameters
+        # are decoded above.
+        return self.documents.resolve(_decoded(data))
 
     async def get_sub_response(self, request: Request) -> Response:
         sub_response = await super().get_sub_response(request)
@@ -154,12 +177,15 @@ class GraphQLView(GraphQL[Context, None]):
         return response
 
     def should_render_graphql_ide(self, request: Any) -> bool:
-        # With GraphiQL switched off, a GET asking for HTML is a GraphQL request like any other.
-        return self.graphql_ide is not None and super().should_render_graphql_ide(request)
+        # With GraphiQL switched off, a GET asking for HTML is a GraphQL request like any other;
+        # so is one naming its document by hash, which Apollo Client sends accepting */*.
+        named = any(name in request.query_params for name in ("documentId", "extensions"))
+        return self.graphql_ide is not None and not named and super().should_render_graphql_ide(request)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # Minted for each page, so that a page opened days after the start still has a valid token.
-        return graphiql_response(development_headers(self.settings), host=request.headers.get("host"))
+        headers = development_headers(self.settings)
+        return graphiql_response(headers, host=request.headers.get("host"), trusted_only=self.documents.trusted_only)
 
     async def get_context(self, request: Any, response: Any) -> Context | None:
         if self.should_render_graphql_ide(self.request_adapter_class(request)):

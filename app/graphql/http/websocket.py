@@ -27,9 +27,10 @@ from strawberry.types.execution import PreExecutionError
 
 from app.authorization.identity import Caller, InvalidToken, KeysUnavailable, bearer_token
 from app.config import Settings
-from app.errors import BadUserInput
+from app.errors import BadUserInput, GatewayError
 from app.graphql.compiled.encoded import dumps
 from app.graphql.errors import INTERNAL_MESSAGE
+from app.graphql.persisted import PersistedDocuments
 from app.http.observability import log_request, request_id_of
 from app.http.request_json import InvalidJSON, decode_object
 from app.request_record import RequestRecord
@@ -65,9 +66,10 @@ _PROTOCOLS = {
 class GraphQLWebSocket:
     """The ASGI endpoint for WebSocket scopes at /graphql."""
 
-    def __init__(self, schema: Any, settings: Settings) -> None:
+    def __init__(self, schema: Any, settings: Settings, documents: PersistedDocuments) -> None:
         self.schema = schema
         self.settings = settings
+        self.documents = documents
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         websocket = WebSocket(scope, receive, send)
@@ -89,6 +91,7 @@ class _Connection:
     def __init__(self, endpoint: GraphQLWebSocket, websocket: WebSocket, protocol: str) -> None:
         self.schema = endpoint.schema
         self.settings = endpoint.settings
+        self.documents = endpoint.documents
         self.websocket = websocket
         self.protocol = protocol
         self.messages = _PROTOCOLS[protocol]
@@ -257,6 +260,11 @@ class _Connection:
 
     async def _run(self, operation_id: str, payload: dict[str, Any]) -> None:
         with self._operation() as record:
+            try:
+                payload = self.documents.resolve(payload)  # a document named by its hash, or refused
+            except GatewayError as error:
+                await self._refuse(operation_id, record, _error(error.message, error.code))
+                return
             query, variables, name = payload.get("query"), payload.get("variables"), payload.get("operationName")
             if not isinstance(query, str) or not isinstance(variables, dict | None) or not isinstance(name, str | None):
                 await self._refuse(operation_id, record, _bad_input("the payload needs a `query` string"))
@@ -332,5 +340,9 @@ def _one_authorization(where: str, values: list[Any]) -> Any:
     return values[0] if values else None
 
 
+def _error(message: str, code: str) -> dict[str, Any]:
+    return {"message": message, "extensions": {"code": code}}
+
+
 def _bad_input(message: str) -> dict[str, Any]:
-    return {"message": message, "extensions": {"code": "BAD_USER_INPUT"}}
+    return _error(message, BadUserInput.code)
