@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from tests.conftest import TEST_SECRET, Store, open_store, org_token
 from tests.websocket_client import subscribed
 
 QUERY = "{ instances { totalCount } }"
+SMUGGLING = b"POST /graphql HTTP/1.1\r\nHost: gw\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
 NOT_SCRAPES = httpx.Limits(max_keepalive_connections=0)  # a connection a request: any worker may take it
 
 
@@ -88,6 +90,7 @@ async def test_two_workers_share_the_port_count_every_request_together_and_stop_
             announced = [server.stdout.readline() for _ in range(2)]
             assert announced[0].startswith("instance-gateway: 2 worker processes")
             url = announced[1].split("GraphiQL at ")[1].strip().removesuffix("/graphql")
+            url_parts = urlsplit(url)
             auth = {"Authorization": f"Bearer {token}"}
             async with httpx.AsyncClient(base_url=url, limits=NOT_SCRAPES, timeout=30) as client:
                 # Until both workers have served: the second may still be starting.
@@ -112,6 +115,12 @@ async def test_two_workers_share_the_port_count_every_request_together_and_stop_
                     for _ in range(6):  # whichever worker answers, the subscription is counted once
                         assert (await _scrape(client))["gateway_open_subscriptions"][()] == 1
                 await _until_open_subscriptions(client, 0)
+            for _ in range(4):  # whichever worker takes it serves the hardened protocol: a JSON refusal
+                reader, writer = await asyncio.open_connection(url_parts.hostname, url_parts.port)
+                writer.write(SMUGGLING)
+                refusal = await reader.read()
+                writer.close()
+                assert refusal.startswith(b"HTTP/1.1 400 ") and b'"BAD_USER_INPUT"' in refusal
             server.send_signal(signal.SIGTERM)
             exit_code = server.wait(timeout=40)
         finally:
