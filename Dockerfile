@@ -22,6 +22,9 @@ ENV PATH=/opt/instance-gateway/bin:$PATH \
 RUN useradd --system --user-group --uid 10001 --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin gateway
 COPY --from=build /opt/instance-gateway /opt/instance-gateway
+# Worker processes serving the port: one a core the container may use. More than one needs
+# GATEWAY_MONGODB_URL (each worker would hold an embedded store of its own).
+ENV GATEWAY_WORKERS=1
 # An empty working directory: the settings also read a `.env` from here, and none belongs in the image.
 WORKDIR /srv/instance-gateway
 # Numeric, so that runtimes which check for a non-root user (Kubernetes runAsNonRoot) can tell.

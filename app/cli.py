@@ -18,6 +18,8 @@ from app.config import Settings
 from app.importer import Batch, read_instances, read_party_roles
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
     from app.store.database import Database, Upserts
     from app.store.writes import Written
 
@@ -66,6 +68,31 @@ def _on_database(settings: Settings, work: "Callable[[Database], Awaitable[T]]")
     return asyncio.run(run())
 
 
+def _collect_rarely() -> None:
+    # A full collection walks every object alive, a thousand subscribers' connections and tasks
+    # included; one every 100 of the default interval cut a change's cost to 1,000 subscribers
+    # of as many callers from 0.78 to 0.33 s of CPU, and its p99 latency from 2.6 to 0.36 s
+    # (benchmarks/subscriptions.py). The young generations, which free a request's garbage,
+    # keep their defaults.
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, 1000)
+
+
+async def _keep_out_of_collections(database: "Database") -> None:
+    # Preparing the database is the last of start-up. What it built, the embedded store's
+    # documents included, lives as long as the process: out of the collector's sight, so
+    # that a full collection during a request walks only what requests made.
+    gc.freeze()
+
+
+def worker_app() -> "Starlette":
+    """The gateway of one worker process of `serve --workers`, on the settings `serve` checked."""
+    from app.composition import create_app
+
+    _collect_rarely()
+    return create_app(Settings(), seed=_keep_out_of_collections)
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -74,15 +101,25 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.http.authentication import ConfigurationError, uses_development_secret
     from app.http.listening import is_loopback, listening_socket
     from app.http.server import server_protocols
+    from app.http.workers import serve_workers
     from app.logs import LOG_CONFIG
     from app.store.database import Database
     from app.store.writes import write_all
 
     logging.config.dictConfig(LOG_CONFIG)  # before create_app, so that its warnings are JSON too
+    workers = args.workers or settings.workers
     if not settings.embedded and (args.load or args.load_roles or args.demo):
         print(
             "error: --load, --load-roles and --demo fill the embedded store only; "
             "with GATEWAY_MONGODB_URL set, use `instance-gateway import`",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.embedded and workers > 1:
+        print(
+            f"error: {workers} workers need GATEWAY_MONGODB_URL: on the embedded store each worker "
+            "would hold in-memory data of its own, and a request's answer would depend on the worker "
+            "it reached; serve it with one worker (--workers 1)",
             file=sys.stderr,
         )
         return 2
@@ -104,12 +141,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     async def seed(database: Database) -> None:
         await write_all(database, instances.documents, roles.documents)
-        # Preparing the database is the last of start-up. What it built, the embedded store's
-        # documents included, lives as long as the process: out of the collector's sight, so
-        # that a full collection during a request walks only what requests made.
-        gc.freeze()
+        await _keep_out_of_collections(database)
 
     try:
+        # Each worker builds its own (worker_app); this one is then only the check of the settings.
         app = create_app(settings, seed=seed)
     except (ConfigurationError, PolicyError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -125,24 +160,24 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             f"instance-gateway: embedded in-memory store (no GATEWAY_MONGODB_URL); "
             f"{len(instances.documents)} instances, {len(roles.documents)} role grants loaded"
         )
+    if workers > 1:
+        print(f"instance-gateway: {workers} worker processes, each with its own database client and caches")
     # Flushed: a pipe would hold it back until exit, behind every log line of the server.
     print(f"instance-gateway: GraphiQL at http://{args.host}:{listening.getsockname()[1]}/graphql", flush=True)
-    # A full collection walks every object alive, a thousand subscribers' connections and tasks
-    # included; one every 100 of the default interval cut a change's cost to 1,000 subscribers
-    # of as many callers from 0.78 to 0.33 s of CPU, and its p99 latency from 2.6 to 0.36 s
-    # (benchmarks/subscriptions.py). The young generations, which free a request's garbage,
-    # keep their defaults.
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, 1000)
     # JSON logs; each request's line comes from the gateway, so uvicorn's access log is off.
     config = uvicorn.Config(
-        app,
+        app if workers == 1 else "app.cli:worker_app",
+        factory=workers > 1,
+        workers=workers,
         log_level="info",
         log_config=LOG_CONFIG,
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_timeout_s,
         **server_protocols(settings),  # h11 with timeouts for slow clients, no smuggling; WebSocket
     )
+    if workers > 1:
+        return serve_workers(config, listening)
+    _collect_rarely()
     # Stopped by Ctrl+C, the server raises it again once it has shut down (as uvicorn.run does).
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(config).run(sockets=[listening])
@@ -326,9 +361,9 @@ def _build_trusted_documents(args: argparse.Namespace, settings: Settings) -> in
     return 0
 
 
-def _seconds(value: str) -> int:
+def _positive(value: str) -> int:
     if not value.isdigit() or int(value) == 0:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number of seconds")
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
     return int(value)
 
 
@@ -391,6 +426,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--port", type=int, default=8000, help="the TCP port to listen on (default: %(default)s; 0: any free one)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        help="processes serving the port, each with its own database client, change stream and caches: one "
+        "a core (default: GATEWAY_WORKERS, else 1); more than one needs GATEWAY_MONGODB_URL",
     )
     serve.add_argument(
         DEV_SECRET_ON_NETWORK,
@@ -514,7 +555,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument(
         "--authlevel", type=_auth_level, default=3, help="the authentication level, 0-4 (default: %(default)s)"
     )
-    token.add_argument("--ttl", type=_seconds, default=3600, help="seconds until it expires (default: %(default)s)")
+    token.add_argument("--ttl", type=_positive, default=3600, help="seconds until it expires (default: %(default)s)")
     token.set_defaults(run=_token)
 
     trusted = _command(

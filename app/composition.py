@@ -167,8 +167,8 @@ def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
         await readiness.start()
         following = asyncio.create_task(services.live.run(services.follow_changes), name="change-hub")
         recording = asyncio.create_task(services.changes.keep_recording(), name="audit-outbox")
-        metrics.open_subscriptions.set_function(lambda: services.live.subscriber_count)
-        metrics.unrecorded_instances.set_function(lambda: services.changes.unrecorded_instances)
+        metrics.sample(metrics.open_subscriptions, lambda: services.live.subscriber_count)
+        metrics.sample(metrics.unrecorded_instances, lambda: services.changes.unrecorded_instances)
         app.state.services, app.state.readiness = services, readiness
         try:
             yield

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     readiness_timeout_ms: int = 500
     # On SIGTERM: in-flight requests get this long to finish before the process stops.
     shutdown_timeout_s: int = 20
+    # Processes `serve` runs on its port, one a core; each has its own database client, change
+    # stream and caches. More than one needs a MongoDB: embedded stores would differ.
+    workers: int = Field(1, ge=1)
 
     # Limits on one request.
     max_body_bytes: int = 1_048_576

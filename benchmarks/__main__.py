@@ -7,7 +7,7 @@ and measures, in this order:
 1. the cost of a page over HTTP against the driver's read + orjson.dumps, and the memory of a
    page of 1,000 (page_cost.py): the headline, the figures the issue's targets are about;
 2. where that time goes, in process (in_process.py);
-3. requests per second under concurrency (throughput.py);
+3. requests per second under concurrency, per number of worker processes (throughput.py);
 4. the time from a mutation's response to the event at 1 and 1,000 subscribers, on SecantusDB
    and a gateway of its own (subscriptions.py).
 
@@ -53,6 +53,13 @@ def _arguments() -> argparse.Namespace:
         help="pages measured in process (default 20 1000)",
     )
     parser.add_argument("--concurrency", type=int, default=8, help="connections of the throughput measurement")
+    parser.add_argument(
+        "--worker-counts",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="the throughput measurement's gateways: `serve --workers N` for each N (default 1 2)",
+    )
     parser.add_argument("--seconds", type=float, default=6, help="seconds of each throughput case (default 6)")
     parser.add_argument("--skip-memory", action="store_true", help="no memory row (starts one gateway fewer)")
     parser.add_argument("--skip-in-process", action="store_true", help="no in-process measurement")
@@ -130,8 +137,8 @@ def main() -> int:
             )
             notes += more
         if not args.skip_throughput:
-            loads = asyncio.run(throughput.measure(timed, token, args.concurrency, args.seconds))
-            sections.append(throughput.report(loads, args.concurrency))
+            runs = throughput.measure(env, workdir, token, ids[0], args.worker_counts, args.concurrency, args.seconds)
+            sections.append(throughput.report(runs, args.concurrency))
     if not args.skip_subscriptions:
         section, more = _subscriptions(args)
         sections.append(section)

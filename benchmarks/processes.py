@@ -83,13 +83,13 @@ class GatewayServer:
 
 
 @contextlib.contextmanager
-def gateway_process(env: Mapping[str, str], workdir: Path) -> Iterator[GatewayServer]:
-    """`instance-gateway serve` on a free loopback port, its log in `workdir`, stopped when the
-    block ends. It starts at once; `wait_ready` waits for it."""
+def gateway_process(env: Mapping[str, str], workdir: Path, workers: int = 1) -> Iterator[GatewayServer]:
+    """`instance-gateway serve --workers N` on a free loopback port, its log in `workdir`, stopped
+    when the block ends. It starts at once; `wait_ready` waits for it."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_file = workdir / "server.log"
-    command = [_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     with open(log_file, "wb") as log:
         process = subprocess.Popen(command, cwd=workdir, env=dict(env), stdout=log, stderr=subprocess.STDOUT)
     with stopped(process):

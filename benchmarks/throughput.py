@@ -1,22 +1,30 @@
-"""Requests per second under concurrency, over HTTP: `concurrency` keep-alive connections sending
-back to back for `seconds`, the frontend selection's page of 20 against GET /healthz (the server's
-floor: routing, middleware, the request log), on the headline's gateway. Requests still under way
-when the time is up are dropped and not counted."""
+"""Requests per second under concurrency, over HTTP, per number of worker processes: for each,
+a gateway of its own (`instance-gateway serve --workers N`) on the headline's stub, and
+`concurrency` keep-alive connections sending back to back for `seconds` from a load generator
+in a process of its own (so that its work is not the measured gateway's, nor this process's):
+the frontend selection's page of 20, `instance(id)` with the full selection, and GET /healthz
+(the server's floor: routing, middleware, the request log). Requests still under way when the
+time is up are dropped and not counted."""
 
 import asyncio
+import concurrent.futures
 import contextlib
+import multiprocessing
 import statistics
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from benchmarks.http_client import HttpConnection, graphql_data, graphql_request
 from benchmarks.measure import ms, percentile
-from benchmarks.processes import GatewayServer
-from benchmarks.queries import FRONTEND_PAGE
+from benchmarks.processes import GatewayServer, gateway_process
+from benchmarks.queries import FRONTEND_PAGE, full_instance
 
 
 @dataclass
 class Throughput:
+    workers: int
     name: str
     requests: int
     seconds: float
@@ -27,8 +35,17 @@ class Throughput:
         return self.requests / self.seconds
 
 
-async def load(server: GatewayServer, name: str, request: bytes, concurrency: int, seconds: float) -> Throughput:
-    connections = [await HttpConnection.open(server.port) for _ in range(concurrency)]
+@dataclass
+class WorkerRun:
+    """One gateway's cases, and the share of its requests each worker process served."""
+
+    workers: int
+    cases: list[Throughput]
+    shares: list[float]
+
+
+async def load(port: int, workers: int, name: str, request: bytes, concurrency: int, seconds: float) -> Throughput:
+    connections = [await HttpConnection.open(port) for _ in range(concurrency)]
     for connection in connections:  # warm-up, and the check that it succeeds
         status, body = await connection.send(request)
         if status != 200:
@@ -36,37 +53,96 @@ async def load(server: GatewayServer, name: str, request: bytes, concurrency: in
     latencies: list[float] = []
     start = time.perf_counter()
 
-    async def worker(connection: HttpConnection) -> None:
+    async def sender(connection: HttpConnection) -> None:
         while True:
             began = time.perf_counter()
             await connection.send(request)
             latencies.append(time.perf_counter() - began)
 
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.gather(*(worker(c) for c in connections)), timeout=seconds)
+        await asyncio.wait_for(asyncio.gather(*(sender(c) for c in connections)), timeout=seconds)
     elapsed = time.perf_counter() - start
     for connection in connections:
         await connection.close()
-    return Throughput(name, len(latencies), elapsed, latencies)
+    return Throughput(workers, name, len(latencies), elapsed, latencies)
 
 
-async def measure(server: GatewayServer, token: str, concurrency: int, seconds: float) -> list[Throughput]:
+def _generate_load(port: int, workers: int, name: str, request: bytes, concurrency: int, seconds: float) -> Throughput:
+    """`load` in the load generator's process."""
+    return asyncio.run(load(port, workers, name, request, concurrency, seconds))
+
+
+async def _each_worker_serving(server: GatewayServer, workers: int, request: bytes) -> dict[str, float]:
+    """Requests on fresh connections until every worker has served one (a worker still starting
+    would otherwise get no connection of the measurement); the requests of each, by PID."""
+    served: dict[str, float] = {}
+    while len(served) < workers:
+        connection = await HttpConnection.open(server.port)
+        graphql_data(*await connection.send(request))
+        await connection.close()
+        served = await _served_by_worker(server)
+    return served
+
+
+async def _served_by_worker(server: GatewayServer) -> dict[str, float]:
+    connection = await HttpConnection.open(server.port)
+    status, body = await connection.send(HttpConnection.prepare("GET", "/metrics"))
+    await connection.close()
+    if status != 200:
+        raise RuntimeError(f"/metrics: {status} {body[:300]!r}")
+    prefix = 'gateway_worker_requests_total{worker="'
+    lines = [line.removeprefix(prefix).split('"} ') for line in body.decode().splitlines() if line.startswith(prefix)]
+    return {pid: float(count) for pid, count in lines}
+
+
+def measure(
+    env: Mapping[str, str],
+    workdir: Path,
+    token: str,
+    instance_id: str,
+    worker_counts: Sequence[int],
+    concurrency: int,
+    seconds: float,
+) -> list[WorkerRun]:
     page = graphql_request(FRONTEND_PAGE, {"first": 20}, token)
-    check = await HttpConnection.open(server.port)
-    graphql_data(*await check.send(page))
-    await check.close()
-    return [
-        await load(server, "frontend page of 20", page, concurrency, seconds),
-        await load(server, "GET /healthz", HttpConnection.prepare("GET", "/healthz"), concurrency, seconds),
+    cases = {
+        "frontend page of 20": page,
+        "`instance(id)`, full selection": graphql_request(full_instance(), {"id": instance_id}, token),
+        "GET /healthz": HttpConnection.prepare("GET", "/healthz"),
+    }
+    runs = []
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as generator:
+        for workers in worker_counts:
+            with gateway_process(env, workdir / f"workers-{workers}", workers) as server:
+                server.wait_ready()
+                before = asyncio.run(_each_worker_serving(server, workers, page))
+                measured = [
+                    generator.submit(_generate_load, server.port, workers, name, request, concurrency, seconds).result()
+                    for name, request in cases.items()
+                ]
+                after = asyncio.run(_served_by_worker(server))
+            served = [after[pid] - before.get(pid, 0) for pid in after]
+            runs.append(WorkerRun(workers, measured, [n / sum(served) for n in served]))
+    return runs
+
+
+def report(runs: list[WorkerRun], concurrency: int) -> list[str]:
+    alone = {case.name: case.rps for case in runs[0].cases}
+    lines = [
+        f"Throughput over HTTP, {concurrency} keep-alive connections from a load generator process of its own",
+        "",
+        "| workers | case | requests | req/s | p50 ms | p95 ms | x healthz | x 1st row |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-
-
-def report(results: list[Throughput], concurrency: int) -> list[str]:
-    healthz = results[-1]
-    lines = [f"over HTTP, {concurrency} connections   requests  seconds   req/s  p50 ms  p95 ms  x healthz"]
-    for r in results:
-        lines.append(
-            f"  {r.name:<30}{r.requests:>8}{r.seconds:>9.1f}{r.rps:>8.1f}{ms(statistics.median(r.latencies)):>8}"
-            f"{ms(percentile(r.latencies, 95)):>8}{r.rps / healthz.rps:>11.3f}"
-        )
+    for run in runs:
+        healthz = run.cases[-1]
+        for r in run.cases:
+            lines.append(
+                f"| {run.workers} | {r.name} | {r.requests} | {r.rps:.1f} | {ms(statistics.median(r.latencies))} | "
+                f"{ms(percentile(r.latencies, 95))} | {r.rps / healthz.rps:.3f} | {r.rps / alone[r.name]:.2f} |"
+            )
+    for run in runs:
+        shares = " / ".join(f"{share:.0%}" for share in sorted(run.shares, reverse=True))
+        lines.append(f"  {run.workers} workers: each one's share of the GraphQL requests {shares}")
     return lines
