@@ -17,6 +17,7 @@ database.createRole({
         "createCollection",
         "createIndex",
         "dropIndex",
+        "listIndexes",
         "collMod",
         "changeStream"
       ]

@@ -122,6 +122,8 @@ DRIVER_CALL_ACTIONS = {
     "delete_many": {"remove"},
     "create_index": {"createIndex"},
     "drop_indexes": {"dropIndex"},
+    "drop_index": {"dropIndex"},
+    "index_information": {"listIndexes"},
     "watch": {"changeStream", "find"},
     "close": set(),
 }
