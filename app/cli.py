@@ -14,7 +14,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from app.config import Settings
+from app.config import Settings, SettingsError, read_settings
 from app.importer import Batch, read_instances, read_party_roles
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def worker_app() -> "Starlette":
     from app.composition import create_app
 
     _collect_rarely()
-    return create_app(Settings(), seed=_keep_out_of_collections)
+    return create_app(read_settings(), seed=_keep_out_of_collections)
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -586,7 +586,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    return args.run(args, Settings())
+    try:
+        settings = read_settings()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return args.run(args, settings)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,15 @@
 """Settings from GATEWAY_* environment variables or a `.env` file."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import Field, HttpUrl, field_validator
+from pydantic import Field, HttpUrl, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.authorization.identity import CLOCK_SKEW_LEEWAY_SECONDS
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 DEFAULT_PAGE_SIZE = 100  # instances in a page when the caller names no size, in either API
 
@@ -93,3 +97,27 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """No MongoDB URL: the gateway runs on an in-memory store."""
         return not self.mongodb_url
+
+
+class SettingsError(ValueError):
+    """A GATEWAY_* value that cannot be used, said in the variable's own name."""
+
+
+def read_settings() -> Settings:
+    """The settings, or a SettingsError naming each bad variable: a pydantic report names the
+    model's fields, which the person who set the environment never sees."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError("; ".join(map(_said, error.errors()))) from None
+
+
+# Values never repeated in a message: a log may keep it.
+_UNSAID = ("secret", "url", "key", "password")
+
+
+def _said(problem: "ErrorDetails") -> str:
+    name = "GATEWAY_" + "_".join(map(str, problem["loc"])).upper()
+    if any(word in name.lower() for word in _UNSAID):
+        return f"{name}: {problem['msg']}"
+    return f"{name}: {problem['msg']} (got {problem['input']!r})"

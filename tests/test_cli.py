@@ -103,6 +103,17 @@ async def test_token_uses_the_configured_secret():
         (["token", "--user", "1", "--party", "1", "--org-number", "9"], {}, "--org-number goes with --org"),
         (["token", "--user", "1"], {}, "--user needs --party"),
         (["token", "--org", "ttd"], {"GATEWAY_JWT_SECRET": "short"}, "GATEWAY_JWT_SECRET is too short"),
+        (["serve"], {"GATEWAY_WORKERS": "0"}, "GATEWAY_WORKERS: Input should be greater than or equal to 1 (got '0')"),
+        (
+            ["token", "--org", "ttd"],
+            {"GATEWAY_MAX_PAGE_SIZE": "many"},
+            "GATEWAY_MAX_PAGE_SIZE: Input should be a valid",
+        ),
+        (
+            ["token", "--org", "ttd"],
+            {"GATEWAY_OPENID_CONFIGURATION_URL": "user:secret@nowhere"},
+            "GATEWAY_OPENID_CONFIGURATION_URL: URL scheme should be 'http' or 'https'\n",  # the secret unsaid
+        ),
     ],
 )
 def test_refusals_say_what_to_do(args, env, message):
