@@ -13,8 +13,8 @@ _NO_PAGE = Page(documents=[], cursors=[], has_next_page=False)  # the selection 
 
 @strawberry.type(
     description="Where a page is in the whole list. Both flags are exact, whichever way the page was read; "
-    "one that the page itself does not tell (hasPreviousPage after `after`, hasNextPage before `before`) "
-    "costs a query of one document, made only when it is selected."
+    "one that the page itself does not tell (hasPreviousPage of a page after `after`, hasNextPage of one "
+    "with `before`) costs a query of one document, made only when it is selected."
 )
 class PageInfo:
     has_next_page: bool = strawberry.field(description="Whether more instances follow this page.")
