@@ -11,6 +11,7 @@ import asyncio
 import random
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.store.database import PAGE_INDEXES
-from app.store.ordering import SortKey, reversed_order, sort_specification
+from app.store.ordering import SortKey, after_position, reversed_order, sort_specification
 from tests.conftest import Gateway, Store, running_gateway, user_token
 from tests.factories import make_instance
 
@@ -343,7 +344,31 @@ async def test_node_is_null_when_absent_or_not_visible_as_instance_is(gateway_wi
     assert data == {"node": None, "instance": None}
 
 
-# --- indexes ------------------------------------------------------------------------------------
+# --- keyset conditions and indexes ---------------------------------------------------------------
+
+T1 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def test_before_a_position_is_after_it_in_the_reversed_order():
+    order = (SortKey("dueBefore", descending=False),)
+    assert reversed_order(order) == (SortKey("dueBefore", descending=True),)
+    # Ascending, nulls come first: before a date come the earlier dates, the nulls, and the
+    # same date's lower ids.
+    assert after_position(reversed_order(order), [T1], "1/b") == {
+        "$or": [
+            {"$or": [{"dueBefore": {"$lt": T1}}, {"dueBefore": None}]},
+            {"$and": [{"dueBefore": T1}, {"id": {"$lt": "1/b"}}]},
+        ]
+    }
+
+
+def test_at_or_after_a_position_takes_its_own_document_too():
+    assert after_position((SortKey("created"),), [None], "1/b", inclusive=True) == {
+        "$and": [{"created": None}, {"id": {"$lte": "1/b"}}]
+    }
+    assert after_position((SortKey("created", descending=False),), [T1], "1/b", inclusive=True) == {
+        "$or": [{"created": {"$gt": T1}}, {"$and": [{"created": T1}, {"id": {"$gte": "1/b"}}]}]
+    }
 
 
 @pytest.mark.parametrize(
