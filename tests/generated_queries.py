@@ -14,6 +14,7 @@ from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
     GraphQLInputType,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -47,7 +48,10 @@ DATES = ["2020-09-30", "2020-11-18T15:56:41.566Z", "2020-11-18T15:56:41+01:00", 
 class Operation:
     """One request being built: its text, the variables it declares and its named fragments."""
 
-    def __init__(self, max_depth: int = MAX_DEPTH, well_typed: bool = False, ids: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, schema: GraphQLSchema, max_depth: int = MAX_DEPTH, well_typed: bool = False, ids: tuple[str, ...] = ()
+    ) -> None:
+        self.schema = schema
         self.declarations: list[str] = []
         self.variables: dict[str, Any] = {}
         self.fragments: list[str] = []
@@ -126,8 +130,10 @@ def _arguments(draw: st.DrawFn, operation: Operation, arguments: dict[str, Any])
     written = []
     for name, argument in arguments.items():
         required = isinstance(argument.type, GraphQLNonNull)
-        if not required and (draw(st.booleans()) or (operation.well_typed and name == "after")):
-            continue  # a well-typed `after` would still be no cursor
+        if not required and (draw(st.booleans()) or (operation.well_typed and name in ("after", "before"))):
+            continue  # a well-typed cursor would still be no cursor
+        if operation.well_typed and name == "last" and any(w.startswith("first:") for w in written):
+            continue  # a page is read forward or backward
         value = draw(_values(argument.type, 0, operation.well_typed, operation.ids))
         if draw(st.booleans()):
             wrong = not operation.well_typed and draw(st.integers(0, 9)) == 0
@@ -150,19 +156,24 @@ def _directive(draw: st.DrawFn, operation: Operation) -> str:
 
 
 @st.composite
-def _selection(draw: st.DrawFn, operation: Operation, object_type: GraphQLObjectType, depth: int) -> str:
+def _selection(
+    draw: st.DrawFn, operation: Operation, object_type: GraphQLObjectType | GraphQLInterfaceType, depth: int
+) -> str:
     names = sorted(object_type.fields)
     chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=4, unique=True))
     parts = []
     for name in chosen:
         field = object_type.fields[name]
         target = get_named_type(field.type)
-        if isinstance(target, GraphQLObjectType) and depth >= operation.max_depth:
+        if isinstance(target, GraphQLObjectType | GraphQLInterfaceType) and depth >= operation.max_depth:
             continue
         alias = f"a{draw(st.integers(0, 3))}_{name}: " if draw(st.integers(0, 4)) == 0 else ""
         text = f"{alias}{name}{draw(_arguments(operation, field.args))}{draw(_directive(operation))}"
-        if isinstance(target, GraphQLObjectType):
+        if isinstance(target, GraphQLObjectType | GraphQLInterfaceType):
             inner = draw(_selection(operation, target, depth + 1))
+            if isinstance(target, GraphQLInterfaceType):  # and the fields of one of its types
+                implementation = draw(st.sampled_from(operation.schema.get_possible_types(target)))
+                inner += f" ... on {implementation.name} {{ {draw(_selection(operation, implementation, depth + 1))} }}"
             wrap = draw(st.integers(0, 9))
             if wrap == 0:
                 inner = f"... on {target.name} {{ {inner} }}"
@@ -189,7 +200,7 @@ def operations(
     which with `well_typed` all coerce; `ids` are instance ids to ask for."""
     root = schema.mutation_type if mutations and draw(st.integers(0, 3)) == 0 else schema.query_type
     assert root is not None
-    operation = Operation(max_depth, well_typed, ids)
+    operation = Operation(schema, max_depth, well_typed, ids)
     selection = draw(_selection(operation, root, 0))
     keyword = "mutation" if root is schema.mutation_type else "query"
     declared = f"({', '.join(operation.declarations)})" if operation.declarations else ""

@@ -398,3 +398,36 @@ async def test_pages_follow_each_other_alike(store, policy_dir):
             after = page_info["endCursor"]
         assert pages > 2
         assert compiled_queries(compiled).answered == pages
+
+
+async def test_backward_pages_follow_each_other_alike(store, policy_dir):
+    query = """query($before: String, $after: String) {
+      instances(last: 7, before: $before, after: $after, orderBy: [{field: DUE_BEFORE, direction: ASC}]) {
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id dueBefore } }
+      }
+    }"""
+    async with twin_gateways(store, policy_dir) as (compiled, general):
+        before, cursors, pages = None, [], 0
+        while True:
+            page = (await both(compiled, general, query, {"before": before}))["data"]["instances"]
+            cursors += [e["cursor"] for e in page["edges"]]
+            pages += 1
+            if not page["pageInfo"]["hasPreviousPage"]:
+                break
+            before = page["pageInfo"]["startCursor"]
+        assert len(cursors) > 14
+        between = await both(compiled, general, query, {"before": cursors[3], "after": cursors[-3]})
+        assert len(between["data"]["instances"]["edges"]) == 7
+        assert compiled_queries(compiled).answered == pages + 1
+
+
+async def test_node_is_answered_by_compiled_plans(store, policy_dir):
+    query = f"""query($id: ID!) {{
+      node(id: $id) {{ __typename id ... on Instance {{ {FULL_INSTANCE} }} }}
+      missing: node(id: "1337/00000000-0000-0000-0000-000000000000") {{ id }}
+    }}"""
+    async with twin_gateways(store, policy_dir) as (compiled, general):
+        for caller in CALLERS:
+            some_id = (await both(compiled, general, "{ instances(first: 1) { nodes { id } } }", caller=caller))["data"]
+            await both(compiled, general, query, {"id": some_id["instances"]["nodes"][0]["id"]}, caller=caller)
+        assert compiled_queries(compiled).answered == 2 * len(CALLERS)

@@ -5,18 +5,18 @@ import strawberry
 from app.config import DEFAULT_PAGE_SIZE
 from app.graphql.info import Info
 from app.graphql.inputs import InstanceFilter, InstanceOrder
-from app.graphql.reads import read_instance, read_instances
+from app.graphql.reads import given_arguments, read_instance, read_instances
 from app.graphql.selection import subfields
 from app.graphql.types.connection import InstanceConnection
 from app.graphql.types.instance import Instance, InstanceId
+from app.graphql.types.node import Node
 
 
 @strawberry.type(description="Reads; each answers only what the caller may see.")
 class Query:
     @strawberry.field(description="The instance with this id; null when absent or not visible to the caller.")
     async def instance(self, info: Info, id: InstanceId) -> Instance | None:
-        document = await read_instance(info.context, subfields(info.selected_fields, "instance"), id=id)
-        return Instance.from_document(document) if document is not None else None
+        return await _instance(info, "instance", id)
 
     @strawberry.field(description="Instances matching `filter`, newest change first unless `orderBy` says otherwise.")
     async def instances(
@@ -45,9 +45,46 @@ class Query:
                 description="A cursor (endCursor, or an edge's cursor) of this same query: the page after it."
             ),
         ] = strawberry.UNSET,
+        last: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Page backward instead: the last this many before `before` (or of all), in the same "
+                "order. 0 to GATEWAY_MAX_PAGE_SIZE; not with `first`."
+            ),
+        ] = strawberry.UNSET,
+        before: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A cursor (startCursor, or an edge's cursor) of this same query: the page before it. "
+                "With `after` too, the page lies between the two."
+            ),
+        ] = strawberry.UNSET,
     ) -> InstanceConnection:
         selections = subfields(info.selected_fields, "instances")
+        given = given_arguments(info._raw_info.field_nodes[0], info.variable_values)
         read = await read_instances(
-            info.context, selections, filter=filter, order_by=order_by, first=first, after=after
+            info.context,
+            selections,
+            filter=filter,
+            order_by=order_by,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            given=given,
         )
         return InstanceConnection.of(read)
+
+    @strawberry.field(
+        description="The object with this global id: an instance, by its id. Null when absent or not visible to "
+        "the caller, as `instance(id)`."
+    )
+    async def node(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="A Node's id.")]
+    ) -> Node | None:
+        return await _instance(info, "node", id)
+
+
+async def _instance(info: Info, field: str, id: strawberry.ID) -> Instance | None:
+    document = await read_instance(info.context, subfields(info.selected_fields, field), id=id)
+    return Instance.from_document(document) if document is not None else None

@@ -2,11 +2,12 @@
 execution (app/graphql/compiled/): the arguments, the caller's restriction, and only the
 stored fields that the selection reads."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import strawberry
+from graphql import FieldNode, NullValueNode, VariableNode
 from strawberry.types.nodes import Selection
 
 from app.config import DEFAULT_PAGE_SIZE
@@ -52,24 +53,48 @@ async def _page_read(
     order_by: list[InstanceOrder] | None = strawberry.UNSET,
     first: int | None = DEFAULT_PAGE_SIZE,
     after: str | None = strawberry.UNSET,
+    last: int | None = strawberry.UNSET,
+    before: str | None = strawberry.UNSET,
+    given: Collection[str] = (),
 ) -> tuple[Mapping[str, Any] | None, dict[str, Any] | None]:
-    """The caller's filter, and the store's arguments for the page (None: no page is needed)."""
-    first = DEFAULT_PAGE_SIZE if first is None else first
+    """The caller's filter, and the store's arguments for the page (None: no page is needed).
+    `given` names the arguments the request gives a value: `first` has a default, so only
+    this tells `first` written beside `last` from `last` alone."""
+    backward = last is not None and last is not strawberry.UNSET
+    if backward and "first" in given:
+        raise BadUserInput("`first` and `last` together: give `first` to page forward, or `last` to page backward")
+    name, size = ("last", last) if backward else ("first", DEFAULT_PAGE_SIZE if first is None else first)
     max_page_size = context.settings.max_page_size
-    if not 0 <= first <= max_page_size:
-        raise BadUserInput(f"`first` must be between 0 and {max_page_size}, got {first}")
+    if not 0 <= size <= max_page_size:
+        raise BadUserInput(f"`{name}` must be between 0 and {max_page_size}, got {size}")
     instance_filter = (await context.access()).instance_filter(plain_data(filter))
     check_instance_filter(instance_filter)
-    if not after and not any(selects(selections, name) for name in ("edges", "nodes", "pageInfo")):
+    if not after and not before and not any(selects(selections, name) for name in ("edges", "nodes", "pageInfo")):
         return instance_filter, None
+    page_info = subfields(selections, "pageInfo")
     return instance_filter, {
         "instance_filter": instance_filter,
         "restriction": await context.list_restriction(),
         "order": [SortKey(o.field.value, descending=o.direction is SortDirection.DESC) for o in order_by or []],
-        "first": first,
+        "first": None if backward else size,
         "after": after or None,
+        "last": size if backward else None,
+        "before": before or None,
         "fields": document_fields(subfields(selections, "nodes") + subfields(selections, "edges", "node")),
+        "check_next_page": selects(page_info, "hasNextPage"),
+        "check_previous_page": selects(page_info, "hasPreviousPage"),
     }
+
+
+def given_arguments(field: FieldNode, variables: Mapping[str, Any]) -> frozenset[str]:
+    """The arguments that the request writes on this field with a value other than null (a
+    variable counts when it has one): the schema's defaults are not given."""
+    return frozenset(
+        argument.name.value
+        for argument in field.arguments or ()
+        if not isinstance(argument.value, NullValueNode)
+        and (not isinstance(argument.value, VariableNode) or variables.get(argument.value.name.value) is not None)
+    )
 
 
 async def count_instances(context: Context, instance_filter: Mapping[str, Any] | None) -> int:

@@ -1,7 +1,8 @@
 """Opaque, signed page cursors.
 
-A cursor carries the sort values and id of the last document of a page, plus a fingerprint
-of the query it came from. The signature makes tampering detectable; the fingerprint makes a
+A cursor carries the sort values and id of one document of a page, plus a fingerprint of the
+query it came from; it serves as `after` and as `before` alike, since both directions of a
+query share its fingerprint. The signature makes tampering detectable; the fingerprint makes a
 cursor from another filter or order a clear error instead of a silently odd page.
 """
 
@@ -34,20 +35,22 @@ class CursorCodec:
         token = payload + self._sign(payload)
         return base64.urlsafe_b64encode(token).decode().rstrip("=")
 
-    def decode(self, cursor: str, fingerprint: str, key_count: int) -> tuple[list[Any], str]:
+    def decode(self, cursor: str, fingerprint: str, key_count: int, argument: str = "after") -> tuple[list[Any], str]:
+        """The sort values and id of the cursor; `argument` names it in the errors."""
         try:
             token = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         except (ValueError, TypeError):
-            raise InvalidCursor("the `after` cursor is not a cursor this gateway issued") from None
+            raise InvalidCursor(f"the `{argument}` cursor is not a cursor this gateway issued") from None
         payload, signature = token[:-_SIGNATURE_BYTES], token[-_SIGNATURE_BYTES:]
         # The decoder skips stray characters and padding bits: only the exact text issued counts.
         issued = base64.urlsafe_b64encode(token).decode().rstrip("=") == cursor
         if not issued or not hmac.compare_digest(signature, self._sign(payload)):
-            raise InvalidCursor("the `after` cursor is not a cursor this gateway issued")
+            raise InvalidCursor(f"the `{argument}` cursor is not a cursor this gateway issued")
         cursor_fingerprint, values, last_id = json.loads(payload)
         if cursor_fingerprint != fingerprint or len(values) != key_count:
             raise InvalidCursor(
-                "the `after` cursor belongs to another query: page with the same filter and orderBy that produced it"
+                f"the `{argument}` cursor belongs to another query: "
+                "page with the same filter and orderBy that produced it"
             )
         return [_decode_value(v) for v in values], last_id
 

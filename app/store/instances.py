@@ -1,7 +1,7 @@
 """Reading instances: pages, counts and single documents, each in one database query."""
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,7 @@ from app.store.ordering import (
     after_position,
     normalize_order,
     position_of,
+    reversed_order,
     sort_specification,
 )
 from app.store.shard_key import instance_key
@@ -38,49 +39,81 @@ class Page:
     documents: list[Document]
     cursors: list[str]
     has_next_page: bool
+    has_previous_page: bool = False
+
+
+# Whether a document lies beyond a page: a query of one document, made only when it is asked.
+Probe = Callable[[], Awaitable[bool]]
 
 
 class PageStream:
     """One page, taken document by document as the database sends them: `batches()` gives the
     documents, `cursor_of` signs the cursor of one (only for those a reader wants), and once
-    they are all taken `has_next_page` and `end_cursor` are known. A reader that keeps only what
-    it makes of each document never holds the page."""
+    they are all taken `has_next_page`, `has_previous_page` and the start and end cursors are
+    known. A reader that keeps only what it makes of each document never holds the page. A
+    backward page (`last`) is read in the reversed order and turned around in memory: it holds
+    at most `last` documents.
+
+    Read in its direction, a page ends with more after it when the read found one more than
+    `limit`; otherwise only `beyond_end` can tell (documents past the other cursor). Before it
+    come documents only if it starts at a cursor, which `before_start` probes."""
 
     def __init__(
         self,
-        batches: AsyncIterator[Iterable[Document]] | None,
-        first: int,
+        batches: AsyncIterator[Iterable[Document]],
+        limit: int,
         cursor_of: Callable[[Document], str],
         *,
-        has_next_page: bool = False,
+        backward: bool = False,
+        beyond_end: Probe | None = None,
+        before_start: Probe | None = None,
     ) -> None:
-        self.has_next_page = has_next_page
+        self.has_next_page = False
+        self.has_previous_page = False
         self.cursor_of = cursor_of
         self._batches = batches
-        self._first = first
+        self._limit = limit
+        self._backward = backward
+        self._beyond_end = beyond_end
+        self._before_start = before_start
+        self._more = False  # the read found one more than the limit
         self._taken = 0
+        self._first: Document | None = None  # taken, in the order read
         self._last: Document | None = None
 
     @property
+    def start_cursor(self) -> str | None:
+        return self._cursor(self._last if self._backward else self._first)
+
+    @property
     def end_cursor(self) -> str | None:
-        return None if self._last is None else self.cursor_of(self._last)
+        return self._cursor(self._first if self._backward else self._last)
+
+    def _cursor(self, document: Document | None) -> str | None:
+        return None if document is None else self.cursor_of(document)
 
     async def batches(self) -> AsyncIterator[Iterator[Document]]:
         """Each batch's documents; take them all before asking for the next batch."""
-        if self._batches is None:
-            return
         async with contextlib.aclosing(self._batches) as batches:
-            async for documents in batches:
-                yield self._take(documents)
-                if self.has_next_page:
-                    return
+            if self._backward:
+                yield reversed([d async for documents in batches for d in self._take(documents)])
+            else:
+                async for documents in batches:
+                    yield self._take(documents)
+                    if self._more:
+                        break
+        ahead = self._more or (self._beyond_end is not None and await self._beyond_end())
+        behind = self._before_start is not None and await self._before_start()
+        self.has_next_page, self.has_previous_page = (behind, ahead) if self._backward else (ahead, behind)
 
     def _take(self, documents: Iterable[Document]) -> Iterator[Document]:
         for document in documents:
-            if self._taken == self._first:  # the one more than asked for: there is a next page
-                self.has_next_page = True
+            if self._taken == self._limit:  # the one more than asked for
+                self._more = True
                 return
             self._taken += 1
+            if self._first is None:
+                self._first = document
             self._last = document
             yield document
 
@@ -101,7 +134,7 @@ class InstanceStore:
                 for document in batch:
                     cursors.append(stream.cursor_of(document))
                     documents.append(document)
-        return Page(documents=documents, cursors=cursors, has_next_page=stream.has_next_page)
+        return Page(documents, cursors, stream.has_next_page, stream.has_previous_page)
 
     async def stream_page(
         self,
@@ -109,29 +142,67 @@ class InstanceStore:
         instance_filter: Mapping[str, Any] | None,
         restriction: Mapping[str, Any] | None,
         order: Sequence[SortKey] | None,
-        first: int,
+        first: int | None = None,
         after: str | None,
+        last: int | None = None,
+        before: str | None = None,
         fields: Collection[str] | None,
+        check_next_page: bool = False,
+        check_previous_page: bool = False,
     ) -> PageStream:
-        """One page in keyset order, to be taken document by document; `fields` limits what is
-        fetched (None: everything)."""
+        """One page in keyset order, to be taken document by document: the `first` documents
+        after the cursor `after`, or the `last` before the cursor `before`, within both cursors
+        when both are given; `fields` limits what is fetched (None: everything).
+
+        The page tells whether more follow it in the direction it is read. Whether any come
+        before a forward page's `after` (its previous page) or after a backward page's
+        `before` (its next), or past the other cursor when both are given, takes a query of
+        one document, made only when asked by `check_previous_page`/`check_next_page`: a flag
+        not asked for is False there."""
         keys = normalize_order(order)
         fingerprint = query_fingerprint(instance_filter, keys)
         query = compile_read_query(instance_filter, restriction)
-        if after is not None:
-            values, last_id = self._cursors.decode(after, fingerprint, len(keys))
-            query = all_of(query, after_position(keys, values, last_id))
+        after_at = None if after is None else self._cursors.decode(after, fingerprint, len(keys), "after")
+        before_at = None if before is None else self._cursors.decode(before, fingerprint, len(keys), "before")
+        backward = last is not None
+        read_order = reversed_order(keys) if backward else keys
+        limit = last if backward else first
+        if limit is None:
+            raise ValueError("a page needs `first` or `last`")
+        start, end = (before_at, after_at) if backward else (after_at, before_at)
+        check_ahead, check_behind = (
+            (check_previous_page, check_next_page) if backward else (check_next_page, check_previous_page)
+        )
+        window = query
+        if start is not None:
+            window = all_of(window, after_position(read_order, *start))
+        if end is not None:
+            window = all_of(window, after_position(reversed_order(read_order), *end))
 
         def cursor_of(document: Document) -> str:
             return self._cursors.encode(fingerprint, position_of(keys, document), document[TIE_BREAK])
 
-        if first == 0:
-            return PageStream(None, 0, cursor_of, has_next_page=await self._exists(query))
-        projection = _projection(fields, extra=[k.field for k in keys])
+        # A page of none is read as one of the id alone: whether one more follows.
+        projection = _projection(fields if limit else (), extra=[k.field for k in keys])
         batches = self._database.find_batches(
-            self._instances, query, projection, sort_specification(keys), limit=first + 1
+            self._instances, window, projection, sort_specification(read_order), limit=limit + 1
         )
-        return PageStream(batches, first, cursor_of)
+        return PageStream(
+            batches,
+            limit,
+            cursor_of,
+            backward=backward,
+            beyond_end=self._probe(query, read_order, end) if check_ahead else None,
+            before_start=self._probe(query, reversed_order(read_order), start) if check_behind else None,
+        )
+
+    def _probe(self, query: Query, order: Sequence[SortKey], at: tuple[list[Any], str] | None) -> Probe | None:
+        """Whether a document of the query lies at the cursor position `at` or past it in this
+        order; None without a cursor, where the page itself tells."""
+        if at is None:
+            return None
+        beyond = all_of(query, after_position(order, *at, inclusive=True))
+        return lambda: self._exists(beyond)
 
     async def count(self, *, instance_filter: Mapping[str, Any] | None, restriction: Mapping[str, Any] | None) -> int:
         with driver_errors(callers_filter=True):

@@ -3,7 +3,8 @@ last document, so pages never skip or repeat a document, however many share a ti
 
 MongoDB sorts a null or missing value before every date, so ascending orders put them
 first and descending orders last; the keyset conditions below follow that rule. The id breaks
-ties, in the direction of the last key.
+ties, in the direction of the last key. A backward page is read in the reversed order, with
+the same conditions: the same index serves it, walked the other way.
 """
 
 from collections.abc import Sequence
@@ -44,6 +45,11 @@ def tie_break_descending(order: Sequence[SortKey]) -> bool:
     return order[-1].descending
 
 
+def reversed_order(order: Sequence[SortKey]) -> tuple[SortKey, ...]:
+    """The order backwards: each key, and so the tie break, in the other direction."""
+    return tuple(SortKey(k.field, descending=not k.descending) for k in order)
+
+
 def sort_specification(order: Sequence[SortKey]) -> list[tuple[str, int]]:
     tie_break = -1 if tie_break_descending(order) else 1
     return [(k.field, -1 if k.descending else 1) for k in order] + [(TIE_BREAK, tie_break)]
@@ -58,8 +64,9 @@ def _strictly_after(key: SortKey, value: Any) -> Query | None:
     return {key.field: {"$gt": value}}
 
 
-def after_position(order: Sequence[SortKey], values: Sequence[Any], last_id: str) -> Query:
-    """Documents that sort strictly after (values..., last_id) in this order."""
+def after_position(order: Sequence[SortKey], values: Sequence[Any], last_id: str, *, inclusive: bool = False) -> Query:
+    """Documents that sort strictly after (values..., last_id) in this order, or at it too
+    when `inclusive`."""
     alternatives: list[Query] = []
     equal_so_far: list[Query] = []
     for key, value in zip(order, values, strict=True):
@@ -67,7 +74,8 @@ def after_position(order: Sequence[SortKey], values: Sequence[Any], last_id: str
         if after is not None:
             alternatives.append({"$and": [*equal_so_far, after]} if equal_so_far else after)
         equal_so_far.append({key.field: value})
-    after_id = {TIE_BREAK: {"$lt" if tie_break_descending(order) else "$gt": last_id}}
+    operator = "$lt" if tie_break_descending(order) else "$gt"
+    after_id = {TIE_BREAK: {operator + "e" if inclusive else operator: last_id}}
     alternatives.append({"$and": [*equal_so_far, after_id]})
     return alternatives[0] if len(alternatives) == 1 else {"$or": alternatives}
 

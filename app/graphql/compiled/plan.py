@@ -16,6 +16,7 @@ from typing import Any
 from graphql import (
     FieldNode,
     GraphQLField,
+    GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
@@ -144,7 +145,7 @@ class ObjectSelection:
 class PageInfo:
     key: str
     type_name: str
-    fields: tuple[tuple[str, str], ...]  # (response key, field): hasNextPage, endCursor or __typename
+    fields: tuple[tuple[str, str], ...]  # (response key, field): a field of PageInfo or __typename
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,7 @@ class Connection:
 
 @dataclass(frozen=True)
 class Root:
-    """One root field: `instances`, `instance` or `__typename`."""
+    """One root field: `instances`, `instance`, `node` or `__typename`."""
 
     key: str
     name: str
@@ -286,11 +287,10 @@ class _Planner:
         name = details[0].node.name.value
         if name == "__typename":
             return Root(key, name, None, None, [], [], Typename(key, query.name))
-        if name not in ("instances", "instance"):
+        if name not in ("instances", "instance", "node"):
             raise NotCompilable(name)
         graphql_field = query.fields[name]
-        target = get_named_type(graphql_field.type)
-        assert isinstance(target, GraphQLObjectType)
+        target = self._object_type_of(graphql_field)
         nodes = [d.node for d in details]
         # What the resolver's `subfields(info.selected_fields, name)` sees: every sub-selection,
         # whatever its directives say.
@@ -299,6 +299,18 @@ class _Planner:
         result = self._connection(target, children) if name == "instances" else self._object(target, children)
         strawberry_field = self._strawberry_field(query.name, name)
         return Root(key, name, graphql_field, details[0].node, strawberry_field.arguments, selections, result)
+
+    def _object_type_of(self, graphql_field: GraphQLField) -> GraphQLObjectType:
+        """The object type of a root field's value: an interface's one implementation (`node`
+        reads instances only, as `instance` does)."""
+        target = get_named_type(graphql_field.type)
+        if isinstance(target, GraphQLInterfaceType):
+            implementations = self.graphql.get_possible_types(target)
+            if len(implementations) != 1:
+                raise NotCompilable(f"{target.name} has several implementations")
+            [target] = implementations
+        assert isinstance(target, GraphQLObjectType)
+        return target
 
     def _strawberry_field(self, type_name: str, name: str) -> StrawberryField:
         definition = self.schema.get_type_by_name(type_name)
@@ -358,7 +370,7 @@ class _Planner:
         fields = []
         for sub_key, sub in self._subfields(page_info, details).items():
             name = sub[0].node.name.value
-            if name not in ("hasNextPage", "endCursor", "__typename"):
+            if name not in ("hasNextPage", "hasPreviousPage", "startCursor", "endCursor", "__typename"):
                 raise NotCompilable(f"{page_info.name}.{name}")
             fields.append((sub_key, name))
         return PageInfo(key, page_info.name, tuple(fields))

@@ -32,7 +32,13 @@ from app.graphql.compiled.error_order import FieldError, ordered_errors
 from app.graphql.compiled.leaves import int32
 from app.graphql.compiled.plan import Connection, Edges, Nodes, PageInfo, Root, TotalCount, Typename
 from app.graphql.inputs import plain_data
-from app.graphql.reads import count_instances, read_instance, read_instance_with_trail, stream_instances
+from app.graphql.reads import (
+    count_instances,
+    given_arguments,
+    read_instance,
+    read_instance_with_trail,
+    stream_instances,
+)
 from app.graphql.types.instance import Instance
 from app.store.elements import element_matcher
 from app.store.instances import Document, PageStream
@@ -161,7 +167,9 @@ async def run(compiled: Compiled, schema: Schema, context: Context, variable_val
         if build is None:
             result[root.key] = root.result.name  # type: ignore[union-attr]: __typename
         elif isinstance(root.result, Connection):
-            read = await stream_instances(context, root.selections, **_arguments(schema, root, variable_values))
+            given = given_arguments(root.node, variable_values.coerced)
+            arguments = _arguments(schema, root, variable_values)
+            read = await stream_instances(context, root.selections, given=given, **arguments)
             lists, counts[root.key] = await _build_page(build, root.result, read.page, runtime)
             total = int32(await count_instances(context, read.instance_filter)) if root.result.counts else None
             result[root.key] = _connection(root.result, lists, read.page, total)
@@ -215,6 +223,8 @@ def _connection(connection: Connection, lists: list[Parts], page: PageStream | N
         elif isinstance(f, PageInfo):
             values = {
                 "hasNextPage": page is not None and page.has_next_page,
+                "hasPreviousPage": page is not None and page.has_previous_page,
+                "startCursor": None if page is None else page.start_cursor,
                 "endCursor": None if page is None else page.end_cursor,
                 "__typename": f.type_name,
             }

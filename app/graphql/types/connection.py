@@ -11,15 +11,23 @@ from app.store.instances import Page
 _NO_PAGE = Page(documents=[], cursors=[], has_next_page=False)  # the selection needs none
 
 
-@strawberry.type(description="Where a page is in the whole list.")
+@strawberry.type(
+    description="Where a page is in the whole list. Both flags are exact, whichever way the page was read; "
+    "one that the page itself does not tell (hasPreviousPage of a page after `after`, hasNextPage of one "
+    "with `before`) costs a query of one document, made only when it is selected."
+)
 class PageInfo:
     has_next_page: bool = strawberry.field(description="Whether more instances follow this page.")
+    has_previous_page: bool = strawberry.field(description="Whether instances come before this page.")
+    start_cursor: str | None = strawberry.field(description="Pass as `before`, with `last`, to get the page before.")
     end_cursor: str | None = strawberry.field(description="Pass as `after` to get the next page.")
 
 
 @strawberry.type(description="One instance of a page, with the cursor of its place in the order.")
 class InstanceEdge:
-    cursor: str = strawberry.field(description="Pass as `after` to get the instances that follow this one.")
+    cursor: str = strawberry.field(
+        description="Pass as `after` to get the instances that follow this one, as `before` for those before it."
+    )
     node: Instance = strawberry.field(description="The instance.")
 
 
@@ -39,7 +47,12 @@ class InstanceConnection:
         page = read.page or _NO_PAGE
         nodes = [Instance.from_document(d) for d in page.documents]
         return cls(
-            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.cursors[-1] if page.cursors else None),
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=page.has_previous_page,
+                start_cursor=page.cursors[0] if page.cursors else None,
+                end_cursor=page.cursors[-1] if page.cursors else None,
+            ),
             edges=[InstanceEdge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
             nodes=nodes,
             instance_filter=read.instance_filter,

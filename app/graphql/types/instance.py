@@ -10,6 +10,7 @@ from app.graphql.scalars import DateTime
 from app.graphql.types.common import KeyValue, ResourceLinks
 from app.graphql.types.data_element import DataElement
 from app.graphql.types.event import InstanceEvent
+from app.graphql.types.node import Node
 from app.graphql.types.process import ProcessState
 from app.graphql.types.status import CompleteConfirmation, InstanceStatus
 from app.store.elements import matching_elements
@@ -64,7 +65,7 @@ class InstanceOwner:
 
 
 @strawberry.type(description="One interaction between an app user and an app owner.")
-class Instance:
+class Instance(Node):
     id: strawberry.ID = strawberry.field(description="The instance's id, {instanceOwner.partyId}/{instanceGuid}.")
     instance_owner: InstanceOwner = strawberry.field(
         description="Who the instance belongs to: the party it was created for."
