@@ -356,7 +356,11 @@ def _build_trusted_documents(args: argparse.Namespace, settings: Settings) -> in
     if args.output is None:
         sys.stdout.write(text)
     else:
-        args.output.write_text(text, encoding="utf-8")
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as error:
+            print(f"error: {args.output} cannot be written: {error.strerror or error}", file=sys.stderr)
+            return 2
     print(f"{len(manifest['operations'])} operations in the manifest", file=sys.stderr)
     return 0
 
@@ -573,7 +577,7 @@ def _parser() -> argparse.ArgumentParser:
         "and every fragment it uses, from any of the files. Give the gateway the manifest as\n"
         'GATEWAY_TRUSTED_DOCUMENTS; clients name an entry by documentId "sha256:<id>".\n\n'
         "Exit status: 0 written, 2 a file unreadable, not GraphQL, or an operation unnamed,\n"
-        "named twice or using a fragment no file defines.",
+        "named twice or using a fragment no file defines, or the output unwritable.",
         "  instance-gateway trusted-documents build queries/*.graphql --output manifest.json\n"
         "  instance-gateway trusted-documents build src/graphql > persisted-query-manifest.json",
     )

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     max_filter_list: int = Field(1000, ge=1)  # values in one input list: `in`, `nin`, `or`, ...
     document_cache_size: int = Field(256, ge=0)  # parsed and validated query documents kept; 0: none
     # Automatic persisted queries (Apollo's APQ): documents registered by their SHA-256, kept in
-    # this process, the least recently used forgotten first beyond either bound; 0 entries: off.
+    # this process, the least recently used forgotten first beyond either bound; either 0: off.
     apq_cache_size: int = Field(1000, ge=0)
     apq_cache_bytes: int = Field(16_777_216, ge=0)
     # Apollo's persisted-query manifest or a {"<sha256>": "<document>"} map; with

@@ -17,10 +17,13 @@ from pymongo.errors import AutoReconnect
 
 from app.store import changes as changes_module
 from app.store.changes import PENDING_EVENTS, Actor, InstanceChanges
+from app.store.database import connect, ensure_indexes
 from app.store.documents import normalize_instance
 from app.store.writes import write_all
+from app.timestamps import utc_now
 from tests.conftest import Store, open_store, org_token
 from tests.factories import make_instance
+from tests.sent_commands import recording
 from tests.test_subscriptions import CONFIRM, SET_SUBSTATUS, answer, change, serving, watching
 
 ACTOR = Actor(changed_by="991825827", user_id=None, org="ttd", authentication_level=3)
@@ -206,3 +209,23 @@ async def test_a_connection_lost_mid_change_leaves_it_told_and_recorded_or_not_m
 
             await until(as_told)
         assert told  # the driver's retry or the recorder carried some through
+
+
+def _leading_keys(indexes: dict[str, Any]) -> set[str]:
+    return {next(iter(dict(index["key"]))) for index in indexes.values()}
+
+
+async def test_the_sweep_finds_what_was_left_by_an_index_not_by_reading_every_instance(store, monkeypatch):
+    # Every gateway sweeps every 30 s. A query uses an index only if it constrains the index's
+    # first key; otherwise each sweep reads the whole collection.
+    with recording(monkeypatch) as sent:
+        database = connect(store.url, store.new_database())
+        await ensure_indexes(database)
+        sent.clear()
+        await InstanceChanges(database).flush_pending_events(older_than=utc_now())
+    try:
+        indexed = _leading_keys(await database.instances.index_information())
+    finally:
+        await database.close()
+    [sweep] = [s for s in sent if s.command == "find"]
+    assert indexed & set(sweep.filter), sweep.filter

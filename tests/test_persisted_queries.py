@@ -150,8 +150,9 @@ async def test_the_store_keeps_no_more_bytes_than_its_bound_and_runs_a_larger_do
     assert code_of(large_again) == "PERSISTED_QUERY_NOT_FOUND"
 
 
-async def test_with_apq_off_a_hash_alone_says_so_and_a_hash_with_its_document_runs(gateway_with):
-    async with gateway_with(apq_cache_size=0) as gw:
+@pytest.mark.parametrize("off", [{"apq_cache_size": 0}, {"apq_cache_bytes": 0}])  # no room to keep one either way
+async def test_with_apq_off_a_hash_alone_says_so_and_a_hash_with_its_document_runs(gateway_with, off):
+    async with gateway_with(**off) as gw:
         alone = await post(gw, {"extensions": persisted(QUERY)})
         with_document = await post(gw, {"query": QUERY, "extensions": persisted(QUERY)})
     # Apollo Client then stops sending hashes and sends documents.

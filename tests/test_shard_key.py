@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.cli import main
-from app.rest.endpoints import OPERATIONS
+from app.rest.endpoints import INSTANCE, OPERATIONS
 from app.store.changes import PENDING_EVENTS, InstanceChanges
 from app.store.database import connect, ensure_indexes
 from app.store.documents import normalize_instance
@@ -141,10 +141,17 @@ REST_EXTRAS: dict[str, dict[str, Any]] = {
 }
 
 
-def _rest_url(path: str, document: dict[str, Any]) -> str:
+def _rest_url(path: str, document: dict[str, Any], event_guid: str = "") -> str:
     party, _, guid = document["id"].partition("/")
     org, _, app = document["appId"].partition("/")
-    return path.format(partyId=party, instanceGuid=guid, org=org, app=app)
+    return path.format(partyId=party, instanceGuid=guid, org=org, app=app, eventGuid=event_guid)
+
+
+async def _event_guid(gw: Gateway, document: dict[str, Any]) -> str:
+    """The id of an event of the instance, made by a change, for the call that reads one."""
+    await gw.data(MUTATIONS[1], {"id": document["id"]})
+    events = await call(gw, "GET", _rest_url(f"{INSTANCE}/events", document))
+    return events.json()["instanceEvents"][0]["id"]
 
 
 async def _graphql(gw: Gateway, documents: list[dict[str, Any]], null_status: dict[str, Any]) -> None:
@@ -167,7 +174,8 @@ async def _graphql(gw: Gateway, documents: list[dict[str, Any]], null_status: di
 async def _rest(gw: Gateway, documents: list[dict[str, Any]]) -> None:
     for operation, document in zip(OPERATIONS, documents, strict=True):
         extras = REST_EXTRAS.get(operation.operation_id, {})
-        response = await call(gw, operation.method, _rest_url(operation.path, document), **extras)
+        event_guid = await _event_guid(gw, document) if "{eventGuid}" in operation.path else ""
+        response = await call(gw, operation.method, _rest_url(operation.path, document, event_guid), **extras)
         assert response.status_code == 200, (operation.operation_id, response.text)
     malformed = await call(gw, "GET", "/storage/api/v1/instances/no-party/not-a-guid")
     assert malformed.status_code in (400, 404), malformed.text

@@ -197,3 +197,15 @@ def test_the_cli_refuses_files_that_make_no_manifest(tmp_path, capsys, text, say
     (tmp_path / "a.graphql").write_text(text)
     assert main(["trusted-documents", "build", str(tmp_path / "a.graphql")]) == 2
     assert says in capsys.readouterr().err
+
+
+def test_the_cli_reads_a_file_named_twice_once_and_says_when_it_cannot_write_the_manifest(tmp_path, capsys):
+    (tmp_path / "a.graphql").write_text("query A { instances { totalCount } }")
+    output = tmp_path / "manifest.json"
+    # A folder and a file in it, as a shell's `queries queries/*.graphql` gives them.
+    both = [str(tmp_path), str(tmp_path / "a.graphql")]
+    assert main(["trusted-documents", "build", *both, "--output", str(output)]) == 0
+    assert [o["name"] for o in json.loads(output.read_text())["operations"]] == ["A"]
+    unwritable = tmp_path / "missing" / "manifest.json"
+    assert main(["trusted-documents", "build", str(tmp_path), "--output", str(unwritable)]) == 2
+    assert f"{unwritable} cannot be written" in capsys.readouterr().err

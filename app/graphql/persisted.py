@@ -59,7 +59,7 @@ class PersistedDocuments:
             raise ManifestError("GATEWAY_TRUSTED_DOCUMENTS_ONLY needs GATEWAY_TRUSTED_DOCUMENTS, the manifest")
         trusted = load_manifest(settings.trusted_documents) if settings.trusted_documents else {}
         registered = None
-        if settings.apq_cache_size:
+        if settings.apq_cache_size and settings.apq_cache_bytes:  # else none could be kept: APQ is off
             registered = LRU(settings.apq_cache_size, max_weight=settings.apq_cache_bytes, weigh=sys.getsizeof)
         return cls(trusted, trusted_only=settings.trusted_documents_only, registered=registered)
 

@@ -86,10 +86,15 @@ def _flat_entries(manifest: Any, where: str) -> Iterable[tuple[str, Any, Any]]:
 
 
 def graphql_sources(paths: Iterable[Path]) -> Iterable[tuple[str, str]]:
-    """(path, text) of each file, and of each `.graphql` or `.gql` file in a folder, at any depth."""
+    """(path, text) of each file, and of each `.graphql` or `.gql` file in a folder, at any depth;
+    each file once, however often it is named (a folder and a file in it)."""
+    seen: set[Path] = set()
     for path in paths:
         files = sorted(p for p in path.rglob("*") if p.suffix in (".graphql", ".gql")) if path.is_dir() else [path]
         for file in files:
+            if file.resolve() in seen:
+                continue
+            seen.add(file.resolve())
             try:
                 yield str(file), file.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as error:
