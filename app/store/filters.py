@@ -221,8 +221,8 @@ def _text_under(path: str, key: str) -> Query:
     return {"$let": {"vars": {"found": found}, "in": {"$cond": [_is_text("$$found"), "$$found", None]}}}
 
 
-def _regex_match(text: Expression, pattern: str, options: str = "") -> Query:
-    return {"$regexMatch": {"input": text, "regex": _literal(pattern), "options": options}}
+def _regex_match(text: Expression, pattern: str, *, ignoring_case: bool = False) -> Query:
+    return {"$regexMatch": {"input": text, "regex": _literal(pattern), **({"options": "i"} if ignoring_case else {})}}
 
 
 def _text_condition(text: Expression, op: str, value: Any) -> Query:
@@ -271,7 +271,7 @@ def _search(text: str) -> Clauses:
     _bounded("search", text)
     if not text:
         raise BadUserInput("`search` is empty: give it a text, or leave it out to match every instance")
-    holds_text = _regex_match("$$entry.v", _literally(text), "i")
+    holds_text = _regex_match("$$entry.v", _literally(text), ignoring_case=True)
     # Only a text is matched against the pattern: `$regexMatch` fails on anything else.
     cond = {"$cond": [_is_text("$$entry.v"), holds_text, False]}
     found = {"$filter": {"input": _entries("presentationTexts"), "as": "entry", "cond": cond}}
