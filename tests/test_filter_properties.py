@@ -57,6 +57,11 @@ CONTENT_TYPES = ["application/xml", "application/pdf"]
 FILENAMES = ["a.pdf", "a.b*", "aXb*"]
 SIZES = [0, 100, 5000]
 TAGS = ["x", "y", "a.b*", "aXb*"]
+# Presentation texts and data values: keys that are no field path, texts that differ in case
+# only (Ø and ø), regex and SQL wildcards, and values that are no text.
+TEXT_KEYS = ["Navn", "navn", "a.b", "$gt", ""]
+TEXTS = ["Søknad ØST", "søknad øst", "a.b*", "aXb*", "50%_", "x\x00y", ""]
+SEARCHES = ["øst", "ØST", "SØKNAD Ø", "a.b", "b*", ".", "%", "_", "0%_", "\x00", "x"]
 
 # Document timestamps as Altinn writes them: the same instant in several spellings, and
 # 7 fractional digits that storage truncates to the millisecond.
@@ -130,6 +135,10 @@ processes = document(
     endEvent=maybe(pool(END_EVENTS)),
 )
 
+text_maps = st.dictionaries(
+    pool(TEXT_KEYS), st.one_of(pool(TEXTS), pool(TEXTS), st.none(), st.just(42), st.just({"Navn": "x"})), max_size=3
+)
+
 instance_bodies = document(
     instanceOwner=document(
         partyId=pool(PARTIES),
@@ -149,6 +158,8 @@ instance_bodies = document(
         st.lists(document(stakeholderId=maybe(pool(STAKEHOLDERS)), confirmedOn=maybe(times)), max_size=2)
     ),
     data=maybe(st.lists(data_elements, max_size=3)),
+    presentationTexts=maybe(st.one_of(text_maps, text_maps, st.just("not an object"), st.just(["Søknad ØST"]))),
+    dataValues=maybe(text_maps),
 )
 
 
@@ -214,6 +225,8 @@ element_filter = options(
     lastChanged=date_filter,
 )
 
+key_value_filters = document(key=pool(TEXT_KEYS), value=st.one_of(st.just(MISSING), string_filter(TEXTS)))
+
 INSTANCE_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "appId": string_filter(APP_IDS),
     "org": string_filter(ORGS),
@@ -245,6 +258,9 @@ INSTANCE_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     ),
     "data": element_filter,
     "excludeConfirmedBy": pool(STAKEHOLDERS),
+    "search": pool(SEARCHES),
+    "presentationTexts": st.lists(key_value_filters, max_size=2),
+    "dataValues": st.lists(key_value_filters, max_size=2),
 }
 
 
@@ -405,6 +421,21 @@ def _status_matches(doc: Mapping[str, Any], conditions: Mapping[str, Any]) -> bo
     return True
 
 
+def _text_under(texts: Any, key: str) -> str | None:
+    """A text map's text under `key`: None when the map or key is missing or the value no text."""
+    value = texts.get(key) if isinstance(texts, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
+def _texts_match(texts: Any, entry_filters: Sequence[Mapping[str, Any]]) -> bool:
+    return all(_value_matches(_text_under(texts, f["key"]), f.get("value", {"exists": True})) for f in entry_filters)
+
+
+def _searched(texts: Any, wanted: str) -> bool:
+    values = texts.values() if isinstance(texts, Mapping) else []
+    return any(isinstance(v, str) and wanted.lower() in v.lower() for v in values)
+
+
 def matches(doc: Mapping[str, Any], instance_filter: Mapping[str, Any]) -> bool:
     for name, condition in instance_filter.items():
         if name == "and":
@@ -424,6 +455,10 @@ def matches(doc: Mapping[str, Any], instance_filter: Mapping[str, Any]) -> bool:
             holds = isinstance(elements, list) and any(
                 isinstance(e, Mapping) and _element_matches(e, condition) for e in elements
             )
+        elif name == "search":
+            holds = _searched(doc.get("presentationTexts"), condition)
+        elif name in ("presentationTexts", "dataValues"):
+            holds = _texts_match(doc.get(name), condition)
         elif name == "excludeConfirmedBy":
             confirmations = doc.get("completeConfirmations")
             holds = not (
@@ -615,6 +650,13 @@ SINGLE_CONDITIONS = [
     {"not": {"status": {"readStatus": ["Unread"]}}},
     {"not": {"process": {"isComplete": True}}},
     {"not": {"excludeConfirmedBy": "ttd"}},
+    *({"search": s} for s in SEARCHES),
+    *({"presentationTexts": [{"key": "a.b", "value": c}]} for c in _string_conditions(TEXTS[:2])),
+    {"presentationTexts": [{"key": "$gt", "value": {"startsWith": "søknad"}}]},
+    {"dataValues": [{"key": "Navn"}, {"key": "navn", "value": {"ne": "a.b*"}}]},
+    {"presentationTexts": [{"key": "Navn", "value": {}}]},
+    {"dataValues": []},
+    {"not": {"search": "øst"}},
 ]  # fmt: skip
 
 
@@ -627,6 +669,8 @@ def _null_parents() -> list[dict[str, Any]]:
         {"status": {}, "process": {}, "data": [{"tags": [], "fileScanResult": None}, {"tags": ["x"]}]},
         {"completeConfirmations": None, "data": None, "instanceOwner": {"partyId": "1337", "personNumber": None}},
         {"completeConfirmations": [{"stakeholderId": "acme"}, {"stakeholderId": "ttd"}], "data": []},
+        {"presentationTexts": None, "dataValues": {"a.b": None, "$gt": {"Navn": "Søknad ØST"}}},
+        {"presentationTexts": {"Navn": 42, "a": ["søknad øst"]}, "dataValues": "søknad øst"},
     ]
     return [
         normalize_instance({"instanceOwner": {"partyId": "1337"}, "appId": "ttd/a", **body, "id": f"1337/{i}"})

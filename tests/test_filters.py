@@ -185,6 +185,98 @@ def test_exclude_confirmed_by():
     }
 
 
+# --- search and the text maps (presentationTexts, dataValues) ---
+
+IS_OBJECT = {
+    "$and": [{"$gte": ["$presentationTexts", {"$literal": {}}]}, {"$lt": ["$presentationTexts", {"$literal": []}]}]
+}
+PRESENTATION_ENTRIES = {"$objectToArray": {"$cond": [IS_OBJECT, "$presentationTexts", {"$literal": {}}]}}
+
+
+def test_search_is_a_case_insensitive_literal_pattern_over_the_texts_of_presentation_texts():
+    is_text = {"$and": [{"$gte": ["$$entry.v", ""]}, {"$lt": ["$$entry.v", {"$literal": {}}]}]}
+    holds = {"$regexMatch": {"input": "$$entry.v", "regex": {"$literal": r"50%_\ \(a\.b\*"}, "options": "i"}}
+    found = {"$filter": {"input": PRESENTATION_ENTRIES, "as": "entry", "cond": {"$cond": [is_text, holds, False]}}}
+    assert compile_instance_filter({"search": "50%_ (a.b*"}) == {"$expr": {"$gt": [{"$size": found}, 0]}}
+
+
+def _keys_and_texts(value, inside_literal=False):
+    """Every key of the compiled query, and every text outside a $literal."""
+    keys, texts = set(), set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            keys.add(key)
+            more_keys, more_texts = _keys_and_texts(item, inside_literal or key == "$literal")
+            keys |= more_keys
+            texts |= more_texts
+    elif isinstance(value, list):
+        for item in value:
+            more_keys, more_texts = _keys_and_texts(item, inside_literal)
+            keys |= more_keys
+            texts |= more_texts
+    elif isinstance(value, str) and not inside_literal:
+        texts.add(value)
+    return keys, texts
+
+
+def _literals(value):
+    if isinstance(value, dict):
+        return [value] if "$literal" in value else [x for item in value.values() for x in _literals(item)]
+    if isinstance(value, list):
+        return [x for item in value for x in _literals(item)]
+    return []
+
+
+# The key names and texts the compiler writes itself; the caller's are never among them.
+EXPRESSION_KEYS = {
+    "$expr", "$let", "vars", "in", "text", "found", "$cond", "$and", "$gte", "$lt", "$literal", "$objectToArray",
+    "$filter", "input", "as", "cond", "$eq", "$ne", "$map", "$arrayElemAt", "$concatArrays", "$in",
+    "$regexMatch", "regex", "options",
+}  # fmt: skip
+EXPRESSION_TEXTS = {"$dataValues", "entry", "$$entry.k", "$$entry.v", "$$found", "$$text", "", "i"}
+
+
+@pytest.mark.parametrize("key", ["a.b", "$where", "dataValues.x", "$$ROOT", "", "$literal"])
+@pytest.mark.parametrize(
+    "value", [{"eq": "$$ROOT"}, {"ne": "$x"}, {"in": ["$a", "b"]}, {"nin": ["$a"]}, {"startsWith": "$("}]
+)
+def test_a_text_map_key_and_value_never_become_a_path_an_operator_or_a_variable(key, value):
+    compiled = compile_instance_filter({"dataValues": [{"key": key, "value": value}]})
+    keys, texts = _keys_and_texts(compiled)
+    assert keys <= EXPRESSION_KEYS
+    assert texts <= EXPRESSION_TEXTS
+    assert {"$literal": key} in _literals(compiled)
+
+
+def test_text_map_entries_all_hold_and_a_key_alone_asks_for_a_text():
+    compiled = compile_instance_filter({"presentationTexts": [{"key": "a"}, {"key": "b", "value": {"eq": "x"}}]})
+    assert [c["$expr"]["$let"]["in"] for c in compiled["$and"]] == [
+        {"$ne": ["$$text", None]},
+        {"$eq": ["$$text", {"$literal": "x"}]},
+    ]
+    assert compile_instance_filter({"presentationTexts": [{"key": "a", "value": {}}], "dataValues": []}) == {}
+
+
+@pytest.mark.parametrize(
+    ("instance_filter", "message"),
+    [
+        ({"search": ""}, "`search` is empty"),
+        ({"search": "x" * 257}, "`search` takes text of at most 256"),
+        ({"dataValues": [{"key": "x" * 257}]}, "`dataValues.key` takes text of at most 256"),
+        ({"presentationTexts": [{"key": "a", "value": {"in": ["x" * 257]}}]}, "`presentationTexts.value.in`"),
+        ({"presentationTexts": [{"key": "a", "value": {"gt": "x"}}]}, "unknown filter operator 'gt'"),
+        ({"presentationTexts": [{"value": {"eq": "x"}}]}, "needs a text `key`"),
+    ],
+)
+def test_bad_search_and_text_map_input_is_refused(instance_filter, message):
+    with pytest.raises(BadUserInput, match=re.escape(message)):
+        compile_instance_filter(instance_filter)
+
+
+def test_a_nul_character_is_written_as_an_escape_which_every_store_accepts():
+    assert compile_instance_filter({"appId": {"startsWith": "a\x00"}}) == {"appId": {"$regex": "^a\\x00"}}
+
+
 # (DataElementFilter field, path in the element)
 ELEMENT_STRING_FIELDS = [
     ("id", "id"),

@@ -114,7 +114,7 @@ def test_an_order_is_descending_only_when_it_starts_with_desc_as_altinn_reads_it
         ([("A3Ref", "b7fe18ccff30"), ("mainVersionInclude", "2")], {"id": {"endsWith": "b7fe18ccff30"}}),
         (
             [("dataValues.A2ArchRef", "AR123"), ("mainVersionInclude", "3")],
-            {"dataValues": {"A2ArchRef": {"eq": "AR123"}}},
+            {"dataValues": [{"key": "A2ArchRef", "value": {"eq": "AR123"}}]},
         ),
         ([("mainVersionInclude", "3")], {}),
         ([("mainVersionExclude", "2")], {}),

@@ -118,6 +118,19 @@ class DataElementFilter:
 
 
 @strawberry.input(
+    description="A condition on one entry of an object of texts (presentationTexts, dataValues), found by its key."
+)
+class KeyValueFilter:
+    key: str = strawberry.field(
+        description=f"The entry's key exactly as the app wrote it; any text, `.` and `$` included. {_TEXT_BOUND}"
+    )
+    value: StringFilter | None = _input(
+        "Conditions on the entry's text, which is null when the key is absent or its value is not a text. "
+        "Left out: the key has a text."
+    )
+
+
+@strawberry.input(
     description="Conditions on instances; all given conditions must hold. A null and a missing value are the same."
 )
 class InstanceFilter:
@@ -133,6 +146,17 @@ class InstanceFilter:
     process: ProcessFilter | None = _input("Where the instance is in its process.")
     status: InstanceStatusFilter | None = _input("Archived, deleted and read flags, and the substatus.")
     data: DataElementFilter | None = _input("Some data element matches all of it.")
+    search: str | None = _input(
+        "Instances with a presentation text that contains this text, ignoring case: Altinn's searchString. "
+        "Taken literally (`%`, `_` and `*` are no wildcards); an empty text is BAD_USER_INPUT. "
+        f"{_TEXT_BOUND} No index serves it: narrow by appId, org or instanceOwner as well."
+    )
+    presentation_texts: list[KeyValueFilter] | None = _input(
+        f"Every one of these holds for the instance's presentationTexts. {_LIST_BOUND}"
+    )
+    data_values: list[KeyValueFilter] | None = _input(
+        f"Every one of these holds for the instance's dataValues. {_LIST_BOUND}"
+    )
     exclude_confirmed_by: str | None = _input(
         "Leave out instances this stakeholder (an org code, e.g. ttd) has confirmed complete. "
         f"At most {MAX_TEXT_LENGTH} characters."

@@ -22,6 +22,7 @@ from app.rest.parameters import (
     shown,
     whole_number,
 )
+from app.store.filters import MAX_TEXT_LENGTH
 from app.store.ordering import SortKey
 
 Filter = dict[str, Any]
@@ -148,6 +149,12 @@ A2_ARCH_REF = Parameter(
     "version parameters, as in Altinn.",
     {"type": "string"},
 )
+SEARCH_STRING = Parameter(
+    "searchString",
+    "Instances with a presentation text that contains this text, ignoring case. Taken literally: `%` and `_` are "
+    "no wildcards, unlike Altinn's. No index serves it: narrow by appId, org or instanceOwner.partyId as well.",
+    {"type": "string", "maxLength": MAX_TEXT_LENGTH},
+)
 INCLUDE_DATA_ELEMENTS = Parameter(
     "includeDataElements", "false: the instances' `data` is empty (true, the default: their data elements).", _FLAG
 )
@@ -164,6 +171,7 @@ PARAMETERS = (
     MAIN_VERSION_EXCLUDE,
     A3_REF,
     A2_ARCH_REF,
+    SEARCH_STRING,
     INCLUDE_DATA_ELEMENTS,
 )
 
@@ -212,6 +220,8 @@ def instances_query(
         if parameter.name in given:
             _put(instance_filter, parameter.name, date_conditions(parameter.name, given[parameter.name]))
     instance_filter |= _confirmations(given, caller_org)
+    if SEARCH_STRING.name in given:
+        instance_filter["search"] = given[SEARCH_STRING.name][0]
     size = default_size
     if SIZE.name in given:
         size = whole_number(SIZE.name, given[SIZE.name][0], 1, max_size)
@@ -265,7 +275,7 @@ def _references(given: Mapping[str, list[str]]) -> Filter:
         return {"id": {"endsWith": reference}}
     if A2_ARCH_REF.name in given:
         # Altinn also narrows to main version 2, which the gateway does not record.
-        return {"dataValues": {"A2ArchRef": {"eq": given[A2_ARCH_REF.name][0]}}}
+        return {"dataValues": [{"key": "A2ArchRef", "value": {"eq": given[A2_ARCH_REF.name][0]}}]}
     include, exclude = (
         whole_number(p.name, given[p.name][0], 1, 3) if p.name in given else None
         for p in (MAIN_VERSION_INCLUDE, MAIN_VERSION_EXCLUDE)

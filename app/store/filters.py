@@ -32,6 +32,12 @@ def _bounded(name: str, value: Any) -> None:
         raise BadUserInput(f"`{name}` takes text of at most {MAX_TEXT_LENGTH} characters, got {longest}")
 
 
+def _literally(text: str) -> str:
+    """A regular expression that matches `text` as written. MongoDB refuses a pattern holding
+    a NUL character, so that one is written as an escape too."""
+    return re.escape(text).replace("\x00", "\\x00")
+
+
 def _null_alternatives(path: str) -> Clauses:
     # MongoDB reads a dotted path under a null or non-object parent (`status: null`) as
     # missing, hence null; mongomock does not, so such a path also matches `$exists: false`.
@@ -66,9 +72,9 @@ def _value_conditions(path: str, ops: Mapping[str, Any]) -> Clauses:
         elif op == "nin":
             clauses.append({path: {"$nin": list(value)}})
         elif op == "startsWith":
-            clauses.append({path: {"$regex": "^" + re.escape(value)}})
+            clauses.append({path: {"$regex": "^" + _literally(value)}})
         elif op == "endsWith":
-            clauses.append({path: {"$regex": re.escape(value) + "$"}})
+            clauses.append({path: {"$regex": _literally(value) + "$"}})
         elif op == "exists":
             clauses.append(_not_null(path) if value else _null(path))
         else:
@@ -172,6 +178,106 @@ def _complete_confirmation(confirmation_filter: Mapping[str, Any]) -> Clauses:
     ]
 
 
+# --- Text maps: presentationTexts and dataValues, objects of {key: text} ---
+#
+# Their keys are the caller's text, and may hold `.` or `$`: a key names an entry, never a
+# field path. So these conditions are aggregation expressions (`$expr`) over the object's
+# entries, which no index serves: the database tests them on the instances the other
+# conditions leave. They use only operators that MongoDB, SecantusDB and mongomock (the
+# embedded store and app/store/matching.py) evaluate alike: no `$type`, `$anyElementTrue`
+# or `$reduce`, which mongomock lacks, and no `$and` guarding an operand that could fail,
+# since mongomock evaluates every operand. Each of the caller's texts is a `$literal`, so
+# none is read as a field path or a variable.
+
+Expression = Any
+
+
+def _literal(value: Any) -> Query:
+    return {"$literal": value}
+
+
+def _between(value: Expression, low: Expression, high: Expression) -> Query:
+    return {"$and": [{"$gte": [value, low]}, {"$lt": [value, high]}]}
+
+
+# BSON orders values by type: numbers, texts, objects, arrays, ... So a value between "" and
+# {} is a text, and one between {} and [] an object.
+def _is_text(value: Expression) -> Query:
+    return _between(value, "", _literal({}))
+
+
+def _entries(path: str) -> Query:
+    """The object at `path` as a list of {k, v}; empty when it is missing, null or no object."""
+    value = f"${path}"
+    return {"$objectToArray": {"$cond": [_between(value, _literal({}), _literal([])), value, _literal({})]}}
+
+
+def _text_under(path: str, key: str) -> Query:
+    """The text under `key` in the object at `path`; null when there is none, or when the
+    value is not a text (a number, an object), as the API shows no text for it either."""
+    under_key = {"$filter": {"input": _entries(path), "as": "entry", "cond": {"$eq": ["$$entry.k", _literal(key)]}}}
+    values = {"$map": {"input": under_key, "as": "entry", "in": "$$entry.v"}}
+    found = {"$arrayElemAt": [{"$concatArrays": [values, [None]]}, 0]}
+    return {"$let": {"vars": {"found": found}, "in": {"$cond": [_is_text("$$found"), "$$found", None]}}}
+
+
+def _regex_match(text: Expression, pattern: str, *, ignoring_case: bool = False) -> Query:
+    return {"$regexMatch": {"input": text, "regex": _literal(pattern), **({"options": "i"} if ignoring_case else {})}}
+
+
+def _text_condition(text: Expression, op: str, value: Any) -> Query:
+    """A StringFilter operator on a text or null, as an expression."""
+    if op == "eq":
+        return {"$eq": [text, _literal(value)]}
+    if op == "ne":
+        return {"$ne": [text, _literal(value)]}
+    if op in ("in", "nin"):
+        return {"$eq": [{"$in": [text, _literal(list(value))]}, op == "in"]}
+    if op == "startsWith":
+        # `$regexMatch` fails on null, so `$cond` (which evaluates one branch) guards it.
+        return {"$cond": [{"$eq": [text, None]}, False, _regex_match(text, "^" + _literally(value))]}
+    if op == "exists":
+        return {"$ne" if value else "$eq": [text, None]}
+    raise BadUserInput(f"unknown filter operator {op!r}")
+
+
+def _text_map(path: str) -> Callable[[Any], Clauses]:
+    """KeyValueFilters on the object at `path`: each entry's text meets its StringFilter (the
+    text is null when the key is absent); without one, the key has a text."""
+
+    def compile_entries(entry_filters: Sequence[Mapping[str, Any]]) -> Clauses:
+        clauses: Clauses = []
+        for entry_filter in entry_filters:
+            key = entry_filter.get("key")
+            if not isinstance(key, str):
+                raise BadUserInput(f"each entry of `{path}` needs a text `key`")
+            _bounded(f"{path}.key", key)
+            value_filter = entry_filter.get("value")
+            ops = {"exists": True} if value_filter is None else {k: v for k, v in value_filter.items() if v is not None}
+            for op, value in ops.items():
+                _bounded(f"{path}.value.{op}", value)
+            conditions = [_text_condition("$$text", op, value) for op, value in ops.items()]
+            if conditions:
+                text = _text_under(path, key)
+                clauses.append({"$expr": {"$let": {"vars": {"text": text}, "in": _combine(conditions)}}})
+        return clauses
+
+    return compile_entries
+
+
+def _search(text: str) -> Clauses:
+    """Altinn's searchString: some presentation text holds `text`, ignoring case. Taken
+    literally, where Altinn's `ilike` reads `%` and `_` as wildcards."""
+    _bounded("search", text)
+    if not text:
+        raise BadUserInput("`search` is empty: give it a text, or leave it out to match every instance")
+    holds_text = _regex_match("$$entry.v", _literally(text), ignoring_case=True)
+    # Only a text is matched against the pattern: `$regexMatch` fails on anything else.
+    cond = {"$cond": [_is_text("$$entry.v"), holds_text, False]}
+    found = {"$filter": {"input": _entries("presentationTexts"), "as": "entry", "cond": cond}}
+    return [{"$expr": {"$gt": [{"$size": found}, 0]}}]
+
+
 _INSTANCE_FIELDS: dict[str, Callable[[Any], Clauses]] = {
     "id": _string("id"),  # REST finds an instance by its guid alone (endsWith)
     "appId": _string("appId"),
@@ -187,7 +293,9 @@ _INSTANCE_FIELDS: dict[str, Callable[[Any], Clauses]] = {
     "lastChanged": _date("lastChanged"),
     "dueBefore": _date("dueBefore"),
     "visibleAfter": _date("visibleAfter"),
-    "dataValues": _nested({"A2ArchRef": _string("dataValues.A2ArchRef")}),
+    "search": _search,
+    "presentationTexts": _text_map("presentationTexts"),
+    "dataValues": _text_map("dataValues"),
     "createdBy": _string("createdBy"),
     "lastChangedBy": _string("lastChangedBy"),
     "process": _nested(
