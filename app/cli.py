@@ -1,4 +1,4 @@
-"""The `instance-gateway` command: serve, import, purge, export-schema, export-openapi, token."""
+"""The `instance-gateway` command: serve, import, export, purge, export-schema, export-openapi, token."""
 
 import argparse
 import asyncio
@@ -101,7 +101,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     _print_errors(roles, "role grants")
 
     async def seed(database: Database) -> None:
-        await write_all(database, instances.documents, roles.documents)
+        await write_all(database, instances.documents, roles.documents, instances.events)
         # Preparing the database is the last of start-up. What it built, the embedded store's
         # documents included, lives as long as the process: out of the collector's sight, so
         # that a full collection during a request walks only what requests made.
@@ -186,7 +186,63 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         print(_upserted(written.instances, "instances", f"{settings.mongodb_database}.instances"))
     if args.roles:
         print(_upserted(written.grants, "role grants", f"{settings.mongodb_database}.partyRoles"))
+    if instances.events:
+        print(_upserted(written.events, "audit events", f"{settings.mongodb_database}.instanceEvents"))
     return 1 if instances.errors or roles.errors else 0
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from app.errors import BadUserInput
+    from app.exporter import Exported, export, replacing
+    from app.graphql.filter_json import instance_filter_from_json
+
+    if settings.embedded:
+        print(
+            "error: export reads from MongoDB: set GATEWAY_MONGODB_URL "
+            "(the embedded store keeps nothing past its process)",
+            file=sys.stderr,
+        )
+        return 2
+    if _unusable_url(settings):
+        return 2
+    try:
+        instance_filter = None if args.filter is None else instance_filter_from_json(json.loads(args.filter), settings)
+    except json.JSONDecodeError as error:
+        print(f"error: --filter is not JSON: {error}", file=sys.stderr)
+        return 2
+    except BadUserInput as error:
+        print(f"error: --filter: {error.message}", file=sys.stderr)
+        return 2
+    # On standard output, the progress goes to a terminal alone: elsewhere (2>&1, say) its
+    # lines could end up among the documents.
+    show_progress = args.output is not None or (sys.stderr.isatty() and not sys.stdout.isatty())
+
+    async def run(database: "Database") -> Exported:
+        with replacing(args.output) if args.output else contextlib.nullcontext(sys.stdout.buffer) as out:
+            return await export(
+                database, out, instance_filter=instance_filter, with_events=args.events, show_progress=show_progress
+            )
+
+    where = args.output or "standard output"
+    try:
+        exported = _on_database(settings, run)
+    except _DatabaseFailed as error:
+        print(f"error: {error}; nothing was written to {where}", file=sys.stderr)
+        return 3
+    except BadUserInput as error:  # the database refused the filter
+        print(f"error: --filter: {error.message}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"error: cannot write to {where}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    events = f" and {exported.events} of their audit events" if args.events else ""
+    print(
+        f"exported {exported.instances} instances{events} from {settings.mongodb_database} to {where}",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def _purge(args: argparse.Namespace, settings: Settings) -> int:
@@ -416,6 +472,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     _paths_option(importing, "--roles", f"party roles (who may act for which party) to upsert: {ROLE_FILES}")
     importing.set_defaults(run=_import)
+
+    exporting = _command(
+        commands,
+        "export",
+        "write the instances in the MongoDB at GATEWAY_MONGODB_URL as NDJSON that `import` reads back",
+        "Every stored instance, hard-deleted ones included (it is a backup), or those that meet\n"
+        "--filter, one a line as stored: in canonical Extended JSON, so that dates, int64s and\n"
+        "odd old values keep their types, and with the gateway's own fields, such as audit events\n"
+        "not yet recorded. With --events, each instance's audit events follow it. `import`\n"
+        "stores it all again exactly as it was, `_id` aside. It streams: any number of instances\n"
+        "in little memory. --output appears whole once the export is complete, never in part.\n\n"
+        "Progress and the summary go to standard error.\n\n"
+        "Exit status: 0 written, 2 a bad --filter, no usable GATEWAY_MONGODB_URL or --output\n"
+        "cannot be written, 3 the database is unreachable.",
+        "  export GATEWAY_MONGODB_URL=mongodb://localhost:27017\n"
+        "  instance-gateway export --events --output backup-$(date +%F).ndjson\n"
+        '  instance-gateway export --filter \'{"appId": {"eq": "ttd/skjema-a"}, "status": {"isSoftDeleted": true}}\'\n'
+        "  GATEWAY_MONGODB_DATABASE=other instance-gateway import backup-2024-05-01.ndjson",
+    )
+    exporting.add_argument(
+        "--filter",
+        metavar="JSON",
+        help="only the instances that meet it: an InstanceFilter of the GraphQL API, as JSON "
+        "(hard-deleted instances are in unless it says otherwise)",
+    )
+    exporting.add_argument("--output", type=Path, metavar="PATH", help="the file to write (default: standard output)")
+    exporting.add_argument(
+        "--events", action="store_true", help="also each exported instance's audit events (instanceEvents)"
+    )
+    exporting.set_defaults(run=_export)
 
     purge = _command(
         commands,

@@ -11,11 +11,18 @@ from app.store.database import Database, Upserts
 class Written:
     instances: Upserts
     grants: Upserts
+    events: Upserts
 
 
 async def write_all(
-    database: Database, instances: Sequence[dict[str, Any]], grants: Sequence[dict[str, Any]]
+    database: Database,
+    instances: Sequence[dict[str, Any]],
+    grants: Sequence[dict[str, Any]],
+    events: Sequence[dict[str, Any]] = (),
 ) -> Written:
-    """Upsert role grants by user and party, then instances by id."""
+    """Upsert role grants by user and party, then instances by id, then audit events by id."""
     grants_written = await database.replace_by(database.party_roles, ("userId", "partyId"), grants)
-    return Written(await database.replace_by(database.instances, ("id",), instances), grants_written)
+    instances_written = await database.replace_by(database.instances, ("id",), instances)
+    return Written(
+        instances_written, grants_written, await database.replace_by(database.instance_events, ("id",), events)
+    )
