@@ -175,7 +175,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
     async def write(database: "Database") -> "Written":
         await ensure_indexes(database)
-        return await write_all(database, instances.documents, roles.documents)
+        return await write_all(database, instances.documents, roles.documents, instances.events)
 
     try:
         written = _on_database(settings, write)
@@ -226,10 +226,12 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
             )
 
     where = args.output or "standard output"
+    # What a failure leaves: the file as it was; standard output what was written by then.
+    left = f"; {args.output} is as it was" if args.output else ""
     try:
         exported = _on_database(settings, run)
     except _DatabaseFailed as error:
-        print(f"error: {error}; nothing was written to {where}", file=sys.stderr)
+        print(f"error: {error}{left}", file=sys.stderr)
         return 3
     except BadUserInput as error:  # the database refused the filter
         print(f"error: --filter: {error.message}", file=sys.stderr)
@@ -237,6 +239,9 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     except OSError as error:
         print(f"error: cannot write to {where}: {error.strerror or error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"interrupted{left}", file=sys.stderr)
+        return 130
     events = f" and {exported.events} of their audit events" if args.events else ""
     print(
         f"exported {exported.instances} instances{events} from {settings.mongodb_database} to {where}",
