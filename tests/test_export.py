@@ -327,6 +327,6 @@ async def test_an_export_holds_one_batch_in_memory_however_many_instances_there_
     finally:
         tracemalloc.stop()
 
-    # Holding every line, or every document, would pass the bound. (From MongoDB, 20,000
+    # Holding every line, or every document, would break the bound. (From MongoDB, 20,000
     # instances, a file of 29 MB, peaked at 0.8 MB.)
     assert sink.size > 2_500_000 and peak < sink.size / 5
