@@ -43,6 +43,14 @@ def _unusable_url(settings: Settings) -> bool:
     return problem is not None
 
 
+def _without_mongodb(settings: Settings, refusal: str, embedded_instead: str) -> bool:
+    """Whether a command on MongoDB cannot run, no usable GATEWAY_MONGODB_URL being set; if so, it says why."""
+    if settings.embedded:
+        print(f"error: {refusal}: set GATEWAY_MONGODB_URL ({embedded_instead})", file=sys.stderr)
+        return True
+    return _unusable_url(settings)
+
+
 class _DatabaseFailed(Exception):
     """The configured MongoDB failed; the message names it and the cause."""
 
@@ -160,14 +168,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     if not args.paths and not args.roles:
         print("error: give instance files (PATH ...), party roles (--roles PATH), or both", file=sys.stderr)
         return 2
-    if settings.embedded:
-        print(
-            "error: import writes to MongoDB: set GATEWAY_MONGODB_URL "
-            "(the embedded store takes `serve --load` instead)",
-            file=sys.stderr,
-        )
-        return 2
-    if _unusable_url(settings):
+    if _without_mongodb(settings, "import writes to MongoDB", "the embedded store takes `serve --load` instead"):
         return 2
     instances, roles = read_instances(args.paths), read_party_roles(args.roles)
     _print_errors(instances, "documents")
@@ -198,14 +199,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     from app.exporter import Exported, export, replacing
     from app.graphql.filter_json import instance_filter_from_json
 
-    if settings.embedded:
-        print(
-            "error: export reads from MongoDB: set GATEWAY_MONGODB_URL "
-            "(the embedded store keeps nothing past its process)",
-            file=sys.stderr,
-        )
-        return 2
-    if _unusable_url(settings):
+    if _without_mongodb(settings, "export reads from MongoDB", "the embedded store keeps nothing past its process"):
         return 2
     try:
         instance_filter = None if args.filter is None else instance_filter_from_json(json.loads(args.filter), settings)
@@ -255,14 +249,9 @@ def _purge(args: argparse.Namespace, settings: Settings) -> int:
     from app.store.purge import Purge
     from app.timestamps import utc_now
 
-    if settings.embedded:
-        print(
-            "error: purge removes instances from MongoDB: set GATEWAY_MONGODB_URL "
-            "(the embedded store keeps nothing past its process anyway)",
-            file=sys.stderr,
-        )
-        return 2
-    if _unusable_url(settings):
+    if _without_mongodb(
+        settings, "purge removes instances from MongoDB", "the embedded store keeps nothing past its process anyway"
+    ):
         return 2
 
     async def run(database: "Database") -> tuple[int, int, int]:
