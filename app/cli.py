@@ -1,5 +1,5 @@
-"""The `instance-gateway` command: serve, import, purge, export-schema, export-openapi, token,
-trusted-documents."""
+"""The `instance-gateway` command: serve, import, export, purge, export-schema, export-openapi,
+token, trusted-documents."""
 
 import argparse
 import asyncio
@@ -45,6 +45,14 @@ def _unusable_url(settings: Settings) -> bool:
     if problem is not None:
         print(f"error: GATEWAY_MONGODB_URL is not a usable MongoDB URL: {problem}", file=sys.stderr)
     return problem is not None
+
+
+def _without_mongodb(settings: Settings, refusal: str, embedded_instead: str) -> bool:
+    """Whether a command on MongoDB cannot run, no usable GATEWAY_MONGODB_URL being set; if so, it says why."""
+    if settings.embedded:
+        print(f"error: {refusal}: set GATEWAY_MONGODB_URL ({embedded_instead})", file=sys.stderr)
+        return True
+    return _unusable_url(settings)
 
 
 class _DatabaseFailed(Exception):
@@ -140,7 +148,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     _print_errors(roles, "role grants")
 
     async def seed(database: Database) -> None:
-        await write_all(database, instances.documents, roles.documents)
+        await write_all(database, instances.documents, roles.documents, instances.events)
         await _keep_out_of_collections(database)
 
     try:
@@ -197,14 +205,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     if not args.paths and not args.roles:
         print("error: give instance files (PATH ...), party roles (--roles PATH), or both", file=sys.stderr)
         return 2
-    if settings.embedded:
-        print(
-            "error: import writes to MongoDB: set GATEWAY_MONGODB_URL "
-            "(the embedded store takes `serve --load` instead)",
-            file=sys.stderr,
-        )
-        return 2
-    if _unusable_url(settings):
+    if _without_mongodb(settings, "import writes to MongoDB", "the embedded store takes `serve --load` instead"):
         return 2
     instances, roles = read_instances(args.paths), read_party_roles(args.roles)
     _print_errors(instances, "documents")
@@ -212,7 +213,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
     async def write(database: "Database") -> "Written":
         await ensure_indexes(database)
-        return await write_all(database, instances.documents, roles.documents)
+        return await write_all(database, instances.documents, roles.documents, instances.events)
 
     try:
         written = _on_database(settings, write)
@@ -223,7 +224,61 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         print(_upserted(written.instances, "instances", f"{settings.mongodb_database}.instances"))
     if args.roles:
         print(_upserted(written.grants, "role grants", f"{settings.mongodb_database}.partyRoles"))
+    if instances.events:
+        print(_upserted(written.events, "audit events", f"{settings.mongodb_database}.instanceEvents"))
     return 1 if instances.errors or roles.errors else 0
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from app.errors import BadUserInput
+    from app.exporter import Exported, export, replacing
+    from app.graphql.filter_json import instance_filter_from_json
+
+    if _without_mongodb(settings, "export reads from MongoDB", "the embedded store keeps nothing past its process"):
+        return 2
+    try:
+        instance_filter = None if args.filter is None else instance_filter_from_json(json.loads(args.filter), settings)
+    except json.JSONDecodeError as error:
+        print(f"error: --filter is not JSON: {error}", file=sys.stderr)
+        return 2
+    except BadUserInput as error:
+        print(f"error: --filter: {error.message}", file=sys.stderr)
+        return 2
+    # On standard output, the progress goes to a terminal alone: elsewhere (2>&1, say) its
+    # lines could end up among the documents.
+    show_progress = args.output is not None or (sys.stderr.isatty() and not sys.stdout.isatty())
+
+    async def run(database: "Database") -> Exported:
+        with replacing(args.output) if args.output else contextlib.nullcontext(sys.stdout.buffer) as out:
+            return await export(
+                database, out, instance_filter=instance_filter, with_events=args.events, show_progress=show_progress
+            )
+
+    where = args.output or "standard output"
+    # What a failure leaves: the file as it was; standard output what was written by then.
+    left = f"; {args.output} is as it was" if args.output else ""
+    try:
+        exported = _on_database(settings, run)
+    except _DatabaseFailed as error:
+        print(f"error: {error}{left}", file=sys.stderr)
+        return 3
+    except BadUserInput as error:  # the database refused the filter
+        print(f"error: --filter: {error.message}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"error: cannot write to {where}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"interrupted{left}", file=sys.stderr)
+        return 130
+    events = f" and {exported.events} of their audit events" if args.events else ""
+    print(
+        f"exported {exported.instances} instances{events} from {settings.mongodb_database} to {where}",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def _purge(args: argparse.Namespace, settings: Settings) -> int:
@@ -231,14 +286,9 @@ def _purge(args: argparse.Namespace, settings: Settings) -> int:
     from app.store.purge import Purge
     from app.timestamps import utc_now
 
-    if settings.embedded:
-        print(
-            "error: purge removes instances from MongoDB: set GATEWAY_MONGODB_URL "
-            "(the embedded store keeps nothing past its process anyway)",
-            file=sys.stderr,
-        )
-        return 2
-    if _unusable_url(settings):
+    if _without_mongodb(
+        settings, "purge removes instances from MongoDB", "the embedded store keeps nothing past its process anyway"
+    ):
         return 2
 
     async def run(database: "Database") -> tuple[int, int, int]:
@@ -480,6 +530,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     _paths_option(importing, "--roles", f"party roles (who may act for which party) to upsert: {ROLE_FILES}")
     importing.set_defaults(run=_import)
+
+    exporting = _command(
+        commands,
+        "export",
+        "write the instances in the MongoDB at GATEWAY_MONGODB_URL as NDJSON that `import` reads back",
+        "Every stored instance, hard-deleted ones included (it is a backup), or those that meet\n"
+        "--filter, one a line as stored: in canonical Extended JSON, so that dates, int64s and\n"
+        "odd old values keep their types, and with the gateway's own fields, such as audit events\n"
+        "not yet recorded. With --events, each instance's audit events follow it. `import`\n"
+        "stores it all again exactly as it was, `_id` aside. It streams: any number of instances\n"
+        "in little memory. --output appears whole once the export is complete, never in part.\n\n"
+        "Progress and the summary go to standard error.\n\n"
+        "Exit status: 0 written, 2 a bad --filter, no usable GATEWAY_MONGODB_URL or --output\n"
+        "cannot be written, 3 the database is unreachable.",
+        "  export GATEWAY_MONGODB_URL=mongodb://localhost:27017\n"
+        "  instance-gateway export --events --output backup-$(date +%F).ndjson\n"
+        '  instance-gateway export --filter \'{"appId": {"eq": "ttd/skjema-a"}, "status": {"isSoftDeleted": true}}\'\n'
+        "  GATEWAY_MONGODB_DATABASE=other instance-gateway import backup-2024-05-01.ndjson",
+    )
+    exporting.add_argument(
+        "--filter",
+        metavar="JSON",
+        help="only the instances that meet it: an InstanceFilter of the GraphQL API, as JSON "
+        "(hard-deleted instances are in unless it says otherwise)",
+    )
+    exporting.add_argument("--output", type=Path, metavar="PATH", help="the file to write (default: standard output)")
+    exporting.add_argument(
+        "--events", action="store_true", help="also each exported instance's audit events (instanceEvents)"
+    )
+    exporting.set_defaults(run=_export)
 
     purge = _command(
         commands,

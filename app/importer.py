@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.exporter import EVENT, exported_document
 from app.loading import read_documents
 from app.store.documents import InvalidDocument, SkippedDocument, normalize_instance
 from app.store.roles import merge_grants, normalize_party_roles
@@ -17,6 +18,7 @@ from app.store.roles import merge_grants, normalize_party_roles
 @dataclass
 class Batch:
     documents: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)  # audit events, an export's
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -38,14 +40,21 @@ def _read(paths: Iterable[str | Path], normalize: Callable[[Any, str], list[dict
 
 def read_instances(paths: Iterable[str | Path]) -> Batch:
     """Instances to upsert by id; when an id repeats, the later document wins, as it would
-    in the database, and a warning says so."""
+    in the database, and a warning says so. An export's lines are stored as they are, its
+    audit events with them."""
     sources: list[str] = []
+    events: list[dict[str, Any]] = []
 
     def normalize(document: Any, source: str) -> list[dict[str, Any]]:
+        exported = exported_document(document)
+        if exported is not None and exported[0] == EVENT:
+            events.append(exported[1])
+            return []
         sources.append(source)
-        return [normalize_instance(document)]
+        return [normalize_instance(document) if exported is None else exported[1]]
 
     batch = _read(paths, normalize)
+    batch.events = events
     latest: dict[str, int] = {}
     for index, document in enumerate(batch.documents):
         if document["id"] in latest:

@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.store.extended_json import UnreadableValue, decode_object
+
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 # MongoDB stores no document nested deeper; deeper ones would also exhaust the recursion of
 # those who copy or encode them before it could say so.
 MAX_NESTING = 100
 
-_DECODER = json.JSONDecoder()
+# Extended JSON's typed values (an export's dates, int64s, ...) read as their types.
+_DECODER = json.JSONDecoder(object_hook=decode_object)
 # What follows a string's closing quote in JSON, on the same line.
 _AFTER_STRING = re.compile(r"[ \t\r]*(?:[:,}\]]|\n|$)")
 
@@ -42,17 +45,20 @@ class _LineNumbers:
 
 
 @contextlib.contextmanager
-def _too_deep_is_undecodable(text: str, offset: int) -> Iterator[None]:
-    """A value nested deeper than the parser can recurse is an error of the value at `offset`."""
+def _undecodable_at(text: str, offset: int) -> Iterator[None]:
+    """A value nested deeper than the parser can recurse, or one that holds an Extended JSON
+    value it cannot be, is an error of the value at `offset`."""
     try:
         yield
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply", text, offset) from None
+    except UnreadableValue as error:
+        raise json.JSONDecodeError(str(error), text, offset) from None
 
 
 def _decoded(text: str) -> Any:
-    with _too_deep_is_undecodable(text, _skip_space(text, 0)):
-        return json.loads(text)
+    with _undecodable_at(text, _skip_space(text, 0)):
+        return _DECODER.decode(text)
 
 
 def _nested_too_deeply(document: Any) -> bool:
@@ -129,7 +135,7 @@ def _json_array(text: str, path: Path, start: int) -> Iterator[Located]:
                 yield Located(at(end), error="text after the array's closing ']'")
             return
         try:
-            with _too_deep_is_undecodable(text, offset):
+            with _undecodable_at(text, offset):
                 document, end = _DECODER.raw_decode(text, offset)
             yield Located(at(offset), document)
         except json.JSONDecodeError as error:
@@ -162,7 +168,7 @@ def _one_after_another(text: str, path: Path, start: int) -> Iterator[Located]:
     offset = start
     while offset < len(text):
         try:
-            with _too_deep_is_undecodable(text, offset):
+            with _undecodable_at(text, offset):
                 document, end = _DECODER.raw_decode(text, offset)
             yield Located(f"{path}:{lines.of(offset)}", document)
         except json.JSONDecodeError as error:

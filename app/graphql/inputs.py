@@ -197,14 +197,17 @@ class InstanceOrder:
 
 
 def plain_data(value: Any) -> Any:
-    """An input object as plain data keyed by GraphQL names, enums as their stored strings
-    and unset or null fields left out."""
+    """An input object (or a variable's value as GraphQL coerced it) as plain data keyed by
+    GraphQL names, enums as their stored strings and unset or null fields left out."""
     if value is None or value is strawberry.UNSET:
         return None
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, list):
         return [plain_data(v) for v in value]
+    if isinstance(value, dict):
+        items = {name: plain_data(item) for name, item in value.items()}
+        return {name: item for name, item in items.items() if item is not None}
     if has_object_definition(value):
         plain = {}
         for field in value.__strawberry_definition__.fields:

@@ -5,20 +5,30 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.store.database import Database, Upserts
-from app.store.shard_key import INSTANCE_SHARD_KEY
+from app.store.shard_key import EVENT_SHARD_KEY, INSTANCE_SHARD_KEY
 
 
 @dataclass(frozen=True)
 class Written:
     instances: Upserts
     grants: Upserts
+    events: Upserts
 
 
 async def write_all(
-    database: Database, instances: Sequence[dict[str, Any]], grants: Sequence[dict[str, Any]]
+    database: Database,
+    instances: Sequence[dict[str, Any]],
+    grants: Sequence[dict[str, Any]],
+    events: Sequence[dict[str, Any]] = (),
 ) -> Written:
     """Upsert role grants by user and party, then instances by their shard key (owner's party
-    and id): a sharded cluster refuses an upsert that does not name the whole key."""
+    and id), then audit events by theirs (instance and id): a sharded cluster refuses an upsert
+    that does not name the whole key."""
     grants_written = await database.replace_by(database.party_roles, ("userId", "partyId"), grants)
-    instance_key = tuple(field for field, _ in INSTANCE_SHARD_KEY)
-    return Written(await database.replace_by(database.instances, instance_key, instances), grants_written)
+    instances_written = await database.replace_by(database.instances, _fields(INSTANCE_SHARD_KEY), instances)
+    events_written = await database.replace_by(database.instance_events, _fields(EVENT_SHARD_KEY), events)
+    return Written(instances_written, grants_written, events_written)
+
+
+def _fields(key: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
+    return tuple(field for field, _ in key)
