@@ -9,12 +9,14 @@ from typing import Any
 import strawberry
 from strawberry.types.nodes import Selection
 
+from app import enums
 from app.config import DEFAULT_PAGE_SIZE
 from app.context import Context
 from app.errors import BadUserInput
 from app.graphql.inputs import InstanceFilter, InstanceOrder, SortDirection, plain_data
 from app.graphql.selection import document_fields, selects, subfields
 from app.store.filters import check_instance_filter
+from app.store.groups import Group
 from app.store.instances import Document, Page, PageStream
 from app.store.ordering import SortKey
 
@@ -58,8 +60,7 @@ async def _page_read(
     max_page_size = context.settings.max_page_size
     if not 0 <= first <= max_page_size:
         raise BadUserInput(f"`first` must be between 0 and {max_page_size}, got {first}")
-    instance_filter = (await context.access()).instance_filter(plain_data(filter))
-    check_instance_filter(instance_filter)
+    instance_filter = await _callers_filter(context, filter)
     if not after and not any(selects(selections, name) for name in ("edges", "nodes", "pageInfo")):
         return instance_filter, None
     return instance_filter, {
@@ -70,6 +71,26 @@ async def _page_read(
         "after": after or None,
         "fields": document_fields(subfields(selections, "nodes") + subfields(selections, "edges", "node")),
     }
+
+
+async def _callers_filter(context: Context, filter: InstanceFilter | None) -> Mapping[str, Any] | None:
+    """The caller's filter as the store compiles it, narrowed to the data elements it may see."""
+    instance_filter = (await context.access()).instance_filter(plain_data(filter))
+    check_instance_filter(instance_filter)
+    return instance_filter
+
+
+async def count_groups(
+    context: Context, *, filter: InstanceFilter | None, by: Sequence[enums.InstanceGroupKey]
+) -> list[Group]:
+    """The groups `instanceGroups(filter, by)` answers with: of the instances `instances(filter)`
+    finds, at most as many groups as a page has instances."""
+    return await context.store.count_groups(
+        instance_filter=await _callers_filter(context, filter),
+        restriction=await context.list_restriction(),
+        by=by,
+        max_groups=context.settings.max_page_size,
+    )
 
 
 async def count_instances(context: Context, instance_filter: Mapping[str, Any] | None) -> int:
