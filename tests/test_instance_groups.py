@@ -75,9 +75,9 @@ async def stored_as_they_are(store: Store, instances: list[dict[str, Any]], **ov
 
     settings = Settings(_env_file=None, jwt_secret=TEST_SECRET, **store.settings(**overrides))
     app = create_app(settings, seed=seed)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client:
-            yield Gateway(client)
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://g") as client:
+        yield Gateway(client)
 
 
 async def groups(gateway: Gateway, by: list[str], instance_filter: Any = None, **kwargs: Any) -> list[dict]:
