@@ -60,12 +60,11 @@ def check_keys(by: Sequence[InstanceGroupKey]) -> None:
         raise BadUserInput(f"`by` names {', '.join(repeated)} more than once: name each key once")
 
 
-def _stored_value(key: _Key, *, embedded: bool) -> Any:
-    """The expression of what the key groups by. MongoDB groups a date by the first moment of
-    its month (anything else by itself, to be read below); the embedded store (mongomock) has
-    no `$type`, and groups by the date itself: it holds every document in memory anyway."""
+def _stored_value(key: _Key) -> Any:
+    """The expression of what the key groups by on MongoDB: a date by the first moment of its
+    month, anything else by itself, to be read below."""
     path = "$" + key.path
-    if not key.monthly or embedded:
+    if not key.monthly:
         return path
     month_start = {"$dateFromParts": {"year": {"$year": path}, "month": {"$month": path}}}
     return {"$cond": [{"$eq": [{"$type": path}, "date"]}, month_start, path]}
@@ -74,11 +73,21 @@ def _stored_value(key: _Key, *, embedded: bool) -> Any:
 def group_pipeline(
     query: Document, by: Sequence[InstanceGroupKey], max_groups: int, *, embedded: bool
 ) -> list[Document]:
-    """The aggregation: the read's query, then one group per combination of stored values;
-    on MongoDB, one more than `max_groups` at most, which is enough to tell there are too many."""
+    """The aggregation: the read's query, then one group per combination of stored values and
+    their types (MongoDB's `$group` takes 1, 1.0 and true alike, which read as "1", "1.0" and
+    true); one more than `max_groups` at most, which is enough to tell there are too many.
+
+    The embedded store (mongomock) has no `$type`, and its `$group` takes values Python finds
+    equal as one: it gives each instance's stored values, grouped below. It holds every
+    document in memory anyway."""
     check_keys(by)
-    group = {"$group": {"_id": {k.name: _stored_value(_KEYS[k], embedded=embedded) for k in by}, "count": {"$sum": 1}}}
-    return [{"$match": query}, group] + ([] if embedded else [{"$limit": max_groups + 1}])
+    if embedded:
+        return [{"$match": query}, {"$project": {"_id": {k.name: "$" + _KEYS[k].path for k in by}}}]
+    stored = {}
+    for k in by:
+        stored[k.name] = _stored_value(_KEYS[k])
+        stored[f"{k.name}_type"] = {"$type": "$" + _KEYS[k].path}
+    return [{"$match": query}, {"$group": {"_id": stored, "count": {"$sum": 1}}}, {"$limit": max_groups + 1}]
 
 
 def read_groups(
@@ -92,7 +101,7 @@ def read_groups(
     counts: dict[tuple[Any, ...], int] = {}
     for group in stored:
         values = tuple(_KEYS[k].read(group["_id"].get(k.name)) for k in by)
-        counts[values] = counts.get(values, 0) + group["count"]
+        counts[values] = counts.get(values, 0) + group.get("count", 1)  # the embedded store's: one each
     if len(counts) > max_groups or (not embedded and len(stored) > max_groups):
         raise BadUserInput(
             f"the instances fall into more than {max_groups} groups: narrow the filter or group by fewer keys"
