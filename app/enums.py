@@ -15,3 +15,19 @@ class FileScanResult(Enum):
     PENDING = "Pending"
     CLEAN = "Clean"
     INFECTED = "Infected"
+
+
+class InstanceGroupKey(Enum):
+    """What instances may be counted by; each value names the group's field that holds it."""
+
+    APP_ID = "appId"
+    ORG = "org"
+    CURRENT_TASK = "currentTask"
+    READ_STATUS = "readStatus"
+    IS_ARCHIVED = "isArchived"
+    IS_SOFT_DELETED = "isSoftDeleted"
+    IS_HARD_DELETED = "isHardDeleted"
+    SUBSTATUS_LABEL = "substatusLabel"
+    PARTY_ID = "partyId"
+    CREATED_MONTH = "createdMonth"
+    LAST_CHANGED_MONTH = "lastChangedMonth"

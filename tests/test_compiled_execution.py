@@ -162,6 +162,9 @@ def test_compiled_and_general_execution_answer_generated_queries_alike(
                 )
             )
             schema = build_client_schema(introspection.json()["data"])
+            # Counts have no compiled plan (the general executor answers them): generated queries
+            # keep to the fields that have one, or too few would be compiled to tell anything.
+            schema.query_type.fields.pop("instanceGroups")
 
             ids = tuple(d["id"] for d in data_set()[0][::5])
             well_typed = operations(schema, mutations=False, max_depth=5, well_typed=True, ids=ids)

@@ -77,7 +77,7 @@ async def test_page_and_its_assets_are_served_locally(gateway_with):
         assert re.search(r"https?://", page.text) is None, "the page must not load anything from elsewhere"
         assets = _asset_urls(page.text)
         kinds = sorted(kind for kind, _ in assets if kind != "icon")
-        assert kinds == ["script"] * 6 + ["stylesheet"]
+        assert kinds == ["script"] * 7 + ["stylesheet"]
         for kind, url in assets:
             if kind == "icon":
                 assert url.startswith("data:")
@@ -821,3 +821,21 @@ def test_without_a_development_token_the_page_says_how_to_get_one_and_fetches_th
         page.screenshot(SCREENSHOT.with_name("graphiql-token.png"))
     assert page.evaluate("window.cspViolations") == []
     assert page.console() == []
+
+
+def test_the_query_plan_toggle_sends_explain_and_the_pane_shows_it(page, demo_server):
+    page.send("Page.navigate", {"url": f"{demo_server}/graphql"})
+    page.wait_for(f"!!document.querySelector({json.dumps(QUERY_EDITOR)})?.CodeMirror", 30, "GraphiQL's editor")
+    _click(page, ".graphiql-sidebar button[aria-label='Show Query plan']")
+    page.wait_for("!!document.querySelector('#explain-toggle')", 10, "the query plan's pane")
+    _click(page, "#explain-toggle")
+    page.wait_for("document.querySelector('#explain-toggle').checked", 10, "the toggle on")
+    _click(page, EXECUTE_BUTTON)
+    shown = page.wait_for(
+        """(t => t.includes('"commands"') && t)(document.querySelector('#explain-pane').textContent)""", 30, "the plan"
+    )
+    explain = json.loads(shown)  # the demo store is embedded: anyone gets the commands, with no plan
+    assert [sent["field"] for sent in explain["commands"]] == ["instances", "instances"]
+    assert explain["commands"][0]["command"]["find"] == "instances"
+    assert _result(page, "totalCount", "the query's result")["extensions"]["explain"] == explain  # shown there too
+    assert page.evaluate("window.cspViolations") == []

@@ -2,12 +2,14 @@ from typing import Annotated
 
 import strawberry
 
+from app import enums
 from app.config import DEFAULT_PAGE_SIZE
 from app.graphql.info import Info
 from app.graphql.inputs import InstanceFilter, InstanceOrder
-from app.graphql.reads import given_arguments, read_instance, read_instances
+from app.graphql.reads import count_groups, given_arguments, read_instance, read_instances
 from app.graphql.selection import subfields
 from app.graphql.types.connection import InstanceConnection
+from app.graphql.types.group import InstanceGroup, InstanceGroupKey
 from app.graphql.types.instance import Instance, InstanceId
 from app.graphql.types.node import Node
 
@@ -74,6 +76,28 @@ class Query:
             given=given,
         )
         return InstanceConnection.of(read)
+
+    @strawberry.field(
+        description="How many of the instances `instances(filter)` finds have each combination of values of "
+        "the keys in `by`: the largest group first, then by the values in the order of `by` (null first, false "
+        "before true, text by code point, readStatus by its stored name). At most GATEWAY_MAX_PAGE_SIZE groups; "
+        "more is BAD_USER_INPUT."
+    )
+    async def instance_groups(
+        self,
+        info: Info,
+        *,
+        filter: Annotated[
+            InstanceFilter | None,
+            strawberry.argument(description="As for `instances`: only the instances that meet all of it."),
+        ] = strawberry.UNSET,
+        by: Annotated[
+            list[InstanceGroupKey],
+            strawberry.argument(description="The keys to count by, each once, at least one."),
+        ],
+    ) -> list[InstanceGroup]:
+        keys = [enums.InstanceGroupKey[key.name] for key in by]
+        return [InstanceGroup.of(g) for g in await count_groups(info.context, filter=filter, by=keys)]
 
     @strawberry.field(
         description="The object with this global id: an instance, by its id. Null when absent or not visible to "

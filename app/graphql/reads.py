@@ -10,12 +10,14 @@ import strawberry
 from graphql import FieldNode, NullValueNode, VariableNode
 from strawberry.types.nodes import Selection
 
+from app import enums
 from app.config import DEFAULT_PAGE_SIZE
 from app.context import Context
 from app.errors import BadUserInput
 from app.graphql.inputs import InstanceFilter, InstanceOrder, SortDirection, plain_data
 from app.graphql.selection import document_fields, selects, subfields
 from app.store.filters import check_instance_filter
+from app.store.groups import Group
 from app.store.instances import Document, Page, PageStream
 from app.store.ordering import SortKey
 
@@ -67,8 +69,7 @@ async def _page_read(
     max_page_size = context.settings.max_page_size
     if not 0 <= size <= max_page_size:
         raise BadUserInput(f"`{name}` must be between 0 and {max_page_size}, got {size}")
-    instance_filter = (await context.access()).instance_filter(plain_data(filter))
-    check_instance_filter(instance_filter)
+    instance_filter = await _callers_filter(context, filter)
     if not after and not before and not any(selects(selections, name) for name in ("edges", "nodes", "pageInfo")):
         return instance_filter, None
     page_info = subfields(selections, "pageInfo")
@@ -94,6 +95,26 @@ def given_arguments(field: FieldNode, variables: Mapping[str, Any]) -> frozenset
         for argument in field.arguments or ()
         if not isinstance(argument.value, NullValueNode)
         and (not isinstance(argument.value, VariableNode) or variables.get(argument.value.name.value) is not None)
+    )
+
+
+async def _callers_filter(context: Context, filter: InstanceFilter | None) -> Mapping[str, Any] | None:
+    """The caller's filter as the store compiles it, narrowed to the data elements it may see."""
+    instance_filter = (await context.access()).instance_filter(plain_data(filter))
+    check_instance_filter(instance_filter)
+    return instance_filter
+
+
+async def count_groups(
+    context: Context, *, filter: InstanceFilter | None, by: Sequence[enums.InstanceGroupKey]
+) -> list[Group]:
+    """The groups `instanceGroups(filter, by)` answers with: of the instances `instances(filter)`
+    finds, at most as many groups as a page has instances."""
+    return await context.store.count_groups(
+        instance_filter=await _callers_filter(context, filter),
+        restriction=await context.list_restriction(),
+        by=by,
+        max_groups=context.settings.max_page_size,
     )
 
 

@@ -17,10 +17,10 @@ from app.config import Settings
 from app.graphql.compiled.execution import CompiledQueries
 from app.graphql.document_cache import DocumentCache
 from app.graphql.errors import ErrorCodes, PreparationFailed
+from app.graphql.explain import QueryPlans, RootFieldExecution
 from app.graphql.limits import limit_extensions, limit_rules
 from app.graphql.mutations import Mutation
 from app.graphql.queries import Query
-from app.graphql.rendering import SharedEventExecution
 from app.graphql.scalars import SCALARS
 from app.graphql.subscriptions import Subscription
 
@@ -68,9 +68,10 @@ def build_schema(settings: Settings) -> GatewaySchema:
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALARS),
-        execution_context_class=SharedEventExecution,
-        # The compiled execution comes after every limit, so that it answers only what they let through.
-        extensions=[*limit_extensions(settings), documents.extension, compiled.extension, ErrorCodes],
+        execution_context_class=RootFieldExecution,
+        # The compiled execution comes after every limit, so that it answers only what they let through,
+        # and after QueryPlans, so that its commands are kept.
+        extensions=[*limit_extensions(settings), documents.extension, QueryPlans, compiled.extension, ErrorCodes],
     )
     schema.documents = documents
     schema.compiled = compiled

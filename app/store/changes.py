@@ -35,6 +35,7 @@ from bson import ObjectId
 from pymongo.errors import PyMongoError
 
 from app.errors import GatewayError, ServiceUnavailable
+from app.store.commands import note
 from app.store.database import Database, driver_errors, to_list
 from app.store.shard_key import event_key, instance_key
 from app.timestamps import InvalidTimestamp, to_storage, utc_now
@@ -174,8 +175,10 @@ class InstanceChanges:
 
     async def events_of(self, instance_ids: list[str]) -> dict[str, list[Document]]:
         """The audit trail of each instance, oldest first."""
+        query = {"instanceId": {"$in": instance_ids}}
+        note(self._database, self._events, "find", filter=query, projection=_NO_ID, sort=dict(_OLDEST_FIRST))
         with driver_errors():
-            cursor = self._events.find({"instanceId": {"$in": instance_ids}}, _NO_ID).sort(_OLDEST_FIRST)
+            cursor = self._events.find(query, _NO_ID).sort(_OLDEST_FIRST)
             events = await to_list(cursor)
         trail: dict[str, list[Document]] = {i: [] for i in instance_ids}
         for event in events:

@@ -28,6 +28,7 @@ from pymongo.errors import (
 
 from app.errors import BadUserInput, ServiceUnavailable
 from app.store.change_feed import LocalChangeFeed, StoredChange
+from app.store.commands import note
 from app.store.ordering import SORT_FIELDS, TIE_BREAK
 from app.store.shard_key import EVENT_SHARD_KEY, INSTANCE_SHARD_KEY, instance_key
 from app.timestamps import utc_now
@@ -166,6 +167,7 @@ class Database:
         From MongoDB each batch stays BSON until its documents are taken one by one, so a reader
         that keeps what it makes of each document, and not the document, never holds a whole
         page decoded."""
+        note(self, collection, "find", filter=query, projection=projection, sort=dict(sort), limit=limit)
         if self.embedded:  # mongomock has no raw batches, and holds every document anyway
             with driver_errors(callers_filter=True):
                 documents = await to_list(collection.find(query, projection).sort(sort).limit(limit))
@@ -183,12 +185,26 @@ class Database:
         finally:
             await cursor.close()
 
-    async def aggregate(self, collection: Any, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def aggregate(
+        self, collection: Any, pipeline: list[dict[str, Any]], *, callers_filter: bool = False
+    ) -> list[dict[str, Any]]:
         """The documents of an aggregation: PyMongo's async client gives its cursor when awaited,
-        mongomock's at once."""
-        with driver_errors():
+        mongomock's at once. `callers_filter` as for driver_errors."""
+        note(self, collection, "aggregate", pipeline=pipeline)
+        with driver_errors(callers_filter=callers_filter):
             cursor = collection.aggregate(pipeline)
             return await to_list(cursor if self.embedded else await cursor)
+
+    async def explain(self, command: dict[str, Any]) -> dict[str, Any] | None:
+        """MongoDB's `explain` of a command, with its execution's statistics; None on the
+        embedded store, which has no query planner."""
+        if self.embedded:
+            return None
+        cursor = {"cursor": {}} if "aggregate" in command else {}
+        with driver_errors():
+            return await self.instances.database.command(
+                {"explain": {**command, **cursor}, "verbosity": "executionStats"}
+            )
 
     async def ping(self, timeout_ms: int) -> None:
         """Raises ServiceUnavailable unless the database answers within `timeout_ms`."""

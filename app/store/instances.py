@@ -8,9 +8,12 @@ from typing import Any
 
 from bson import ObjectId
 
+from app.enums import InstanceGroupKey
+from app.store.commands import note
 from app.store.cursors import CursorCodec, query_fingerprint
 from app.store.database import Database, driver_errors
 from app.store.filters import Query, all_of, compile_instance_filter, compile_read_query
+from app.store.groups import Group, group_pipeline, read_groups
 from app.store.ordering import (
     TIE_BREAK,
     SortKey,
@@ -205,8 +208,25 @@ class InstanceStore:
         return lambda: self._exists(beyond)
 
     async def count(self, *, instance_filter: Mapping[str, Any] | None, restriction: Mapping[str, Any] | None) -> int:
+        query = compile_read_query(instance_filter, restriction)
+        note(self._database, self._instances, "aggregate", pipeline=[{"$match": query}, *_COUNT_STAGES])
         with driver_errors(callers_filter=True):
-            return await self._instances.count_documents(compile_read_query(instance_filter, restriction))
+            return await self._instances.count_documents(query)
+
+    async def count_groups(
+        self,
+        *,
+        instance_filter: Mapping[str, Any] | None,
+        restriction: Mapping[str, Any] | None,
+        by: Sequence[InstanceGroupKey],
+        max_groups: int,
+    ) -> list[Group]:
+        """How many instances of those a read of this filter finds have each combination of
+        the keys' values (see app/store/groups.py)."""
+        embedded = self._database.embedded
+        pipeline = group_pipeline(compile_read_query(instance_filter, restriction), by, max_groups, embedded=embedded)
+        stored = await self._database.aggregate(self._instances, pipeline, callers_filter=True)
+        return read_groups(stored, by, max_groups, embedded=embedded)
 
     async def get(
         self,
@@ -216,8 +236,10 @@ class InstanceStore:
         fields: Collection[str] | None,
     ) -> Document | None:
         """The instance with this id if the restriction lets the caller see it."""
+        query, projection = _by_id(instance_id, restriction), _projection(fields)
+        note(self._database, self._instances, "find", filter=query, projection=projection, limit=1)
         with driver_errors():
-            return await self._instances.find_one(_by_id(instance_id, restriction), _projection(fields))
+            return await self._instances.find_one(query, projection)
 
     async def get_with_trail(
         self,
@@ -243,8 +265,15 @@ class InstanceStore:
         return document, _ordered_trail(document.pop(_TRAIL["as"]))
 
     async def _exists(self, query: Query) -> bool:
+        note(self._database, self._instances, "find", filter=query, projection=_ID_ONLY, limit=1)
         with driver_errors():
-            return await self._instances.find_one(query, {"_id": 0, "id": 1}) is not None
+            return await self._instances.find_one(query, _ID_ONLY) is not None
+
+
+_ID_ONLY = {"_id": 0, "id": 1}
+
+# What PyMongo's count_documents adds to the query's `$match`.
+_COUNT_STAGES = ({"$group": {"_id": 1, "n": {"$sum": 1}}},)
 
 
 def _by_id(instance_id: str, restriction: Mapping[str, Any] | None) -> Query:

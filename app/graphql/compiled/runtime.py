@@ -40,6 +40,7 @@ from app.graphql.reads import (
     stream_instances,
 )
 from app.graphql.types.instance import Instance
+from app.store.commands import sending_for
 from app.store.elements import element_matcher
 from app.store.instances import Document, PageStream
 
@@ -164,6 +165,7 @@ async def run(compiled: Compiled, schema: Schema, context: Context, variable_val
     result: dict[str, Any] = {}
     counts: dict[str, int] = {}
     for root, build in zip(plan.roots, compiled.builders, strict=True):
+        sending_for(root.key)
         if build is None:
             result[root.key] = root.result.name  # type: ignore[union-attr]: __typename
         elif isinstance(root.result, Connection):
@@ -183,6 +185,7 @@ async def run(compiled: Compiled, schema: Schema, context: Context, variable_val
                 with _no_collections():
                     runtime.encode(build(document, runtime, (root.key,)), parts)
                 result[root.key] = parts
+    sending_for(None)  # the audit trails of every root field, in one query
     await runtime.fill_events()
     data = {key: _filled(value) if isinstance(value, list) else value for key, value in result.items()}
     return ExecutionResult(data, ordered_errors(plan.roots, runtime.errors, counts) or None)

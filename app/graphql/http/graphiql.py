@@ -26,6 +26,7 @@ SCRIPTS = (
     "fetcher.js",
     "tabs.js",
     "token.js",
+    "explain.js",
 )
 
 DEFAULT_QUERY = """\
@@ -93,6 +94,7 @@ _STYLE = """
       #token-note,
       #trusted-only-note { margin: 0; padding: 8px 16px; font: 14px/1.4 system-ui, sans-serif; background: #fff4d6; }
       .graphiql-footer:empty { display: none; }
+      .query-plan pre { font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
     """
 
 _SCRIPT = """
@@ -102,12 +104,14 @@ _SCRIPT = """
       subscriptionUrl.protocol = url.protocol === "https:" ? "wss:" : "ws:";
       const tabs = createTabSubscriptions();
       const gateway = createGatewayFetcher({ url: url.href, subscriptionUrl: subscriptionUrl.href });
-      const gatewayFetcher = tabs.fetcher(gateway);
+      const plans = createQueryPlans();
+      const gatewayFetcher = tabs.fetcher(plans.fetcher(gateway));
       const props = {
         defaultQuery: config.query,
         isHeadersEditorEnabled: true,
         shouldPersistHeaders: false,
         defaultEditorToolsVisibility: "headers",
+        plugins: [plans.plugin],
       };
       if (config.headers !== null) {
         props.defaultHeaders = config.headers;
