@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 
 from app.progress import Progress
 from app.store.database import Database
-from app.store.documents import Document, InvalidDocument
+from app.store.documents import Document, InvalidDocument, check_field_names, check_stored_identity
 from app.store.export import Export
 from app.store.extended_json import encode
 
@@ -80,7 +80,13 @@ def exported_document(line: Any) -> tuple[str, Document] | None:
         return None
     if not isinstance(document, dict) or not isinstance(document.get("id"), str) or not document["id"]:
         raise InvalidDocument(f"an exported {kind} must be an object with its id")
-    return kind, {k: v for k, v in document.items() if k != "_id"}
+    stored = {k: v for k, v in document.items() if k != "_id"}
+    if kind == INSTANCE:
+        check_stored_identity(stored)
+    elif not isinstance(stored.get("instanceId"), str) or not stored["instanceId"]:
+        raise InvalidDocument("an exported event must name its instance by instanceId")
+    check_field_names(stored)
+    return kind, stored
 
 
 @contextlib.contextmanager

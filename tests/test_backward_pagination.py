@@ -352,11 +352,18 @@ T1 = datetime(2024, 1, 1, tzinfo=UTC)
 def test_before_a_position_is_after_it_in_the_reversed_order():
     order = (SortKey("dueBefore", descending=False),)
     assert reversed_order(order) == (SortKey("dueBefore", descending=True),)
-    # Ascending, nulls come first: before a date come the earlier dates, the nulls, and the
-    # same date's lower ids.
+    # Ascending, nulls come first: before a date come the earlier dates, values of the types
+    # MongoDB sorts before dates, the nulls, and the same date's lower ids.
+    earlier_types = ["number", "string", "object", "binData", "objectId", "bool"]
     assert after_position(reversed_order(order), [T1], "1/b") == {
         "$or": [
-            {"$or": [{"dueBefore": {"$lt": T1}}, {"dueBefore": None}]},
+            {
+                "$or": [
+                    {"dueBefore": {"$lt": T1}},
+                    *({"dueBefore": {"$type": alias}} for alias in earlier_types),
+                    {"dueBefore": None},
+                ]
+            },
             {"$and": [{"dueBefore": T1}, {"id": {"$lt": "1/b"}}]},
         ]
     }

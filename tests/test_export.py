@@ -330,3 +330,34 @@ async def test_an_export_holds_one_batch_in_memory_however_many_instances_there_
     # Holding every line, or every document, would break the bound. (From MongoDB, 20,000
     # instances, a file of 29 MB, peaked at 0.8 MB.)
     assert sink.size > 2_500_000 and peak < sink.size / 5
+
+
+def test_an_exported_line_is_stored_as_it_is_only_with_the_identity_every_stored_instance_has(tmp_path: Path) -> None:
+    """An export's instance skips normalization, not the rules that the shard key and every
+    read rely on: the id is `{instanceOwner.partyId}/{guid}` with the party id as text, the
+    app and its owner are known, and no top-level field is an operator (MongoDB refuses one
+    in a replacement). An event belongs to an instance by its id."""
+    good = normalize_instance(make_instance(party_id="1337"))
+    guid = good["id"].partition("/")[2]
+    hostile = [
+        good | {"id": f"500/{guid}"},  # another party's id under 1337's owner
+        good | {"id": guid},  # the guid alone: normalization would add the party, a stored line has it
+        good | {"instanceOwner": {"partyId": 1337}},  # a number, where every read looks for the text
+        {k: v for k, v in good.items() if k != "instanceOwner"},
+        {k: v for k, v in good.items() if k != "org"},
+        good | {"appId": "no-owner"},
+        good | {"$where": "1"},
+    ]
+    events = [{"id": "e1"}, {"id": "e2", "instanceId": 7}, {"id": "e3", "instanceId": good["id"], "$set": 1}]
+    path = tmp_path / "export.ndjson"
+    lines = [{"instance": good}, *({"instance": h} for h in hostile), *({"event": e} for e in events)]
+    path.write_text("".join(exporter._line(*next(iter(line.items()))).decode() for line in lines))
+    batch = read_instances([path])
+    assert [d["id"] for d in batch.documents] == [good["id"]] and batch.events == []
+    assert [error.partition(": ")[0] for error in batch.errors] == [f"{path}:{n}" for n in range(2, 2 + 7 + 3)]
+    assert batch.errors[1].endswith(f"the identity is not as stored: id '1337/{guid}', partyId '1337', org 'ttd'")
+    written_by_hand = tmp_path / "instance.json"
+    written_by_hand.write_text(json.dumps(make_instance() | {"$where": "1"}))
+    assert read_instances([written_by_hand]).errors == [
+        f"{written_by_hand}:1: a top-level field cannot start with $: '$where'"
+    ]

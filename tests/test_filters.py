@@ -550,10 +550,16 @@ def test_position_of_reads_missing_as_null():
     assert position_of((DUE_ASC, LC_DESC), {"id": "1/a", "lastChanged": T1}) == [None, T1]
 
 
+def _earlier_than_a_date(field: str) -> dict:
+    """Descending, after a date: earlier dates, the types MongoDB sorts before dates, then nulls."""
+    types = ["number", "string", "object", "binData", "objectId", "bool"]
+    return {"$or": [{field: {"$lt": T1}}, *({field: {"$type": alias}} for alias in types), {field: None}]}
+
+
 def test_after_position_descending():
     assert after_position((LC_DESC,), [T1], "1/a") == {
         "$or": [
-            {"$or": [{"lastChanged": {"$lt": T1}}, {"lastChanged": None}]},  # nulls come last
+            _earlier_than_a_date("lastChanged"),  # nulls come last
             {"$and": [{"lastChanged": T1}, {"id": {"$lt": "1/a"}}]},
         ]
     }
@@ -581,7 +587,7 @@ def test_after_position_with_two_keys():
     assert after_position((DUE_ASC, LC_DESC), [T2, T1], "1/a") == {
         "$or": [
             {"dueBefore": {"$gt": T2}},
-            {"$and": [{"dueBefore": T2}, {"$or": [{"lastChanged": {"$lt": T1}}, {"lastChanged": None}]}]},
+            {"$and": [{"dueBefore": T2}, _earlier_than_a_date("lastChanged")]},
             {"$and": [{"dueBefore": T2}, {"lastChanged": T1}, {"id": {"$lt": "1/a"}}]},
         ]
     }

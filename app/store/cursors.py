@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.errors import BadUserInput
+from app.store import extended_json
 
 _SIGNATURE_BYTES = 16
 # json.dumps builds an encoder for each call given separators; a page signs one cursor per document.
@@ -66,13 +67,19 @@ def query_fingerprint(instance_filter: Mapping[str, Any] | None, order: Sequence
 def _encode_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return {"ms": round(value.timestamp() * 1000)}
-    return value
+    if value is None or isinstance(value, str | int | float):
+        return value
+    # Another type where a date belongs (an object, an ObjectId, ...): as Extended JSON, which
+    # keeps its type.
+    return {"bson": extended_json.encode({"value": value})}
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict) and "bson" in value:
+        return extended_json.decode(value["bson"])["value"]
     if isinstance(value, dict):
         # Integer arithmetic: float seconds lose the milliseconds of far-future dates.
         return _EPOCH + timedelta(milliseconds=value["ms"])

@@ -95,12 +95,31 @@ def _identity(doc: Document) -> None:
         raise InvalidDocument("org must be the app owner's code")
 
 
+def check_stored_identity(doc: Document) -> None:
+    """Raises InvalidDocument unless `doc` holds its identity exactly as loading stores it, for
+    a document stored as it is (an export's): the shard key and every read rely on it."""
+    owner = doc.get("instanceOwner")
+    stored = doc | {"instanceOwner": dict(owner) if isinstance(owner, dict) else owner}
+    _identity(stored)
+    if stored != doc:
+        owner_id, org = stored["instanceOwner"]["partyId"], stored["org"]
+        raise InvalidDocument(f"the identity is not as stored: id {stored['id']!r}, partyId {owner_id!r}, org {org!r}")
+
+
+def check_field_names(doc: Document) -> None:
+    # MongoDB refuses a `$` at the start of a top-level field of a document it replaces.
+    operator = next((key for key in doc if key.startswith("$")), None)
+    if operator is not None:
+        raise InvalidDocument(f"a top-level field cannot start with $: {operator!r}")
+
+
 def normalize_instance(raw: Any) -> Document:
     """A loaded document in stored form; raises InvalidDocument naming the offending field."""
     if not isinstance(raw, dict):
         raise InvalidDocument("an instance must be a JSON object")
     doc: Document = copy.deepcopy({k: v for k, v in raw.items() if k != "_id"})
     _identity(doc)
+    check_field_names(doc)
     _convert_timestamps(doc, _INSTANCE_TIMESTAMPS, "")
     process = doc.get("process")
     _convert_timestamps(process, _PROCESS_TIMESTAMPS, "process.")

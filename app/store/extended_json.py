@@ -26,6 +26,11 @@ def encode(document: Mapping[str, Any]) -> str:
     return json_util.dumps(document, json_options=_CANONICAL, ensure_ascii=False, separators=(",", ":"))
 
 
+def decode(text: str) -> Any:
+    """The document of one line of Extended JSON, each value of its type."""
+    return json_util.loads(text, json_options=_CANONICAL)
+
+
 def decode_object(pairs: dict[str, Any]) -> Any:
     """The value a decoded JSON object stands for (a JSON decoder's object_hook)."""
     try:
