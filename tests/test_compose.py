@@ -127,7 +127,8 @@ DRIVER_CALL_ACTIONS = {
     "watch": {"changeStream", "find"},
     "close": set(),
 }
-COMMAND_ACTIONS = {"ping": set(), "collMod": {"collMod"}}
+# explain asks for the privileges of the command it explains: the reads' find.
+COMMAND_ACTIONS = {"ping": set(), "collMod": {"collMod"}, "explain": {"find"}}
 # The first createIndex on a fresh database creates its collections.
 ACTIONS_BESIDE_CALLS = {"createCollection"}
 DRIVER_METHODS = {
