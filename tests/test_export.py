@@ -6,8 +6,6 @@ interrupted export leaves no file; memory stays small however many instances the
 import asyncio
 import json
 import os
-import subprocess
-import sys
 import tracemalloc
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -29,7 +27,8 @@ from app.store.database import Database, connect, ensure_indexes
 from app.store.documents import normalize_instance
 from app.store.export import Export
 from app.store.writes import write_all
-from tests.conftest import TEST_SECRET, Store, open_store
+from tests.cli_runs import run_cli
+from tests.conftest import Store, open_store
 from tests.factories import make_data_element, make_instance
 from tests.messy_documents import messy_events, messy_instances
 
@@ -154,18 +153,6 @@ def test_a_line_of_an_export_that_is_no_extended_json_value_is_an_error_of_its_l
 
 
 # The command, as a user runs it.
-
-
-def run_cli(*args: str | Path, url: str, database: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": "/tmp",
-        "GATEWAY_MONGODB_URL": url,
-        "GATEWAY_MONGODB_DATABASE": database,
-        "GATEWAY_JWT_SECRET": TEST_SECRET,
-    }
-    command = [sys.executable, "-m", "app.cli", *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ server; then, as a docker compose user would, a gateway serving what it imported
 
 import json
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,7 +12,8 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
-from tests.conftest import DEMO_POLICIES, TEST_SECRET, running_gateway, user_token
+from tests.cli_runs import run_cli
+from tests.conftest import DEMO_POLICIES, running_gateway, user_token
 from tests.factories import make_instance
 
 
@@ -25,28 +25,11 @@ class ImportTarget:
     database: str
 
     def run_import(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
-        return _run_import(*args, url=self.url, database=self.database)
+        return run_cli("import", *args, url=self.url, database=self.database)
 
     def stored(self, collection: str) -> list[dict[str, Any]]:
         with MongoClient(self.url, serverSelectionTimeoutMS=5000) as client:
             return list(client[self.database][collection].find({}, {"_id": 0}))
-
-
-def _run_import(*args: str | Path, url: str, database: str = "instances") -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": "/tmp",
-        "GATEWAY_MONGODB_URL": url,
-        "GATEWAY_MONGODB_DATABASE": database,
-        "GATEWAY_JWT_SECRET": TEST_SECRET,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", "import", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
 
 
 @pytest.fixture
@@ -156,7 +139,7 @@ async def test_imported_roles_let_end_users_read_their_parties_instances(tmp_pat
 
 
 def test_import_with_nothing_to_import_says_what_to_give():
-    result = _run_import(url="mongodb://127.0.0.1:1")
+    result = run_cli("import", url="mongodb://127.0.0.1:1")
     assert result.returncode == 2
     assert "give instance files (PATH ...), party roles (--roles PATH), or both" in result.stderr
 
@@ -165,7 +148,9 @@ def test_import_into_an_unreachable_database_names_it_without_credentials_and_sa
     # Slow by design: the driver waits out its server selection timeout (5 s) before giving up.
     instances = write_lines(tmp_path / "one.json", [make_instance()])
     roles = write_lines(tmp_path / "roles.json", [{"userId": "1", "partyId": "500", "roles": ["DAGL"]}])
-    result = _run_import(instances, "--roles", roles, url="mongodb://gateway:hunter2@127.0.0.1:9/?authSource=admin")
+    result = run_cli(
+        "import", instances, "--roles", roles, url="mongodb://gateway:hunter2@127.0.0.1:9/?authSource=admin"
+    )
     assert result.returncode == 3
     assert (
         "error: the database at mongodb://127.0.0.1:9/?authSource=admin is unreachable: 127.0.0.1:9: " in result.stderr
