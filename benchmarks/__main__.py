@@ -8,7 +8,9 @@ and measures, in this order:
    page of 1,000 (page_cost.py): the headline, the figures the issue's targets are about;
 2. where that time goes, in process (in_process.py);
 3. requests per second under concurrency, per number of worker processes (throughput.py);
-4. the time from a mutation's response to the event at 1 and 1,000 subscribers, on SecantusDB
+4. grouped counts (`instanceGroups`) against PyMongo's `aggregate` of the same pipeline, on
+   SecantusDB and a gateway of its own (groups.py);
+5. the time from a mutation's response to the event at 1 and 1,000 subscribers, on SecantusDB
    and a gateway of its own (subscriptions.py).
 
 It stops its processes by itself and prints one report.
@@ -22,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import in_process, page_cost, subscriptions, throughput
+from benchmarks import groups, in_process, page_cost, subscriptions, throughput
 from benchmarks.data import ORG, as_served, make_instances, service_owner_token, write_ndjson
 from benchmarks.processes import DATABASE, gateway_env, gateway_process, import_instances, stub_process
 from benchmarks.queries import full_page, leaves
@@ -65,6 +67,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--skip-in-process", action="store_true", help="no in-process measurement")
     parser.add_argument("--skip-throughput", action="store_true", help="no throughput measurement")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one in-process request")
+    parser.add_argument("--skip-groups", action="store_true", help="no grouped-count measurement")
+    parser.add_argument("--only-groups", action="store_true", help="the grouped-count measurement alone")
     parser.add_argument("--skip-subscriptions", action="store_true", help="no subscription measurement")
     parser.add_argument("--only-subscriptions", action="store_true", help="the subscription measurement alone")
     parser.add_argument("--subscribers", type=int, default=1000, help="subscribers of the many-subscriber cases")
@@ -84,12 +88,23 @@ def _subscriptions(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     return subscriptions.report(results), notes
 
 
+def _groups(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """The grouped-count section and its notes."""
+    results, notes = groups.measure(args.instances, args.seed, args.scale)
+    return groups.report(results), notes
+
+
 def main() -> int:
     args = _arguments()
     started = time.perf_counter()
     if args.only_subscriptions:
         section, notes = _subscriptions(args)
         print(f"\ninstance-gateway benchmark (Python {sys.version.split()[0]}): subscriptions only\n")
+        print("\n".join([*section, "", *notes, f"total {time.perf_counter() - started:.0f} s"]))
+        return 0
+    if args.only_groups:
+        section, notes = _groups(args)
+        print(f"\ninstance-gateway benchmark (Python {sys.version.split()[0]}): grouped counts only\n")
         print("\n".join([*section, "", *notes, f"total {time.perf_counter() - started:.0f} s"]))
         return 0
     generated = make_instances(args.instances, args.seed)
@@ -139,6 +154,10 @@ def main() -> int:
         if not args.skip_throughput:
             runs = throughput.measure(env, workdir, token, ids[0], args.worker_counts, args.concurrency, args.seconds)
             sections.append(throughput.report(runs, args.concurrency))
+    if not args.skip_groups:
+        section, more = _groups(args)
+        sections.append(section)
+        notes += more
     if not args.skip_subscriptions:
         section, more = _subscriptions(args)
         sections.append(section)

@@ -25,6 +25,24 @@ class Timing:
         return percentile(self.seconds, 95)
 
 
+@dataclass
+class Comparison:
+    """One case's timings, the gateway's and the baseline's, taken in turns."""
+
+    runs: int
+    gateway: Timing
+    baseline: Timing
+
+    @property
+    def ratio(self) -> float:
+        return self.gateway.median / self.baseline.median
+
+    def medians(self) -> tuple[str, str]:
+        """Each side's median and p95, as the reports show them."""
+        gateway, baseline = (f"{ms(t.median)} ms (p95 {ms(t.p95)})" for t in (self.gateway, self.baseline))
+        return gateway, baseline
+
+
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile: with few values, p95 is the slowest."""
     ordered = sorted(values)

@@ -33,9 +33,8 @@ from benchmarks.data import ORG
 from benchmarks.http_client import HttpConnection, graphql_data, graphql_request
 from benchmarks.measure import (
     MB,
-    Timing,
+    Comparison,
     driver_baseline,
-    ms,
     peak_increase,
     round_robin,
     runs_for,
@@ -59,16 +58,9 @@ class Case:
 
 
 @dataclass
-class CaseResult:
+class CaseResult(Comparison):
     case: Case
-    runs: int
-    gateway: Timing
-    baseline: Timing
     response_bytes: int
-
-    @property
-    def ratio(self) -> float:
-        return self.gateway.median / self.baseline.median
 
 
 @dataclass
@@ -161,7 +153,7 @@ async def measure(
 
             runs = runs_for(case.instances, scale)
             timings = await round_robin({"gateway": gateway, "baseline": case.baseline}, runs, warmup=2 + runs // 10)
-            results.append(CaseResult(case, runs, timings["gateway"], timings["baseline"], len(body)))
+            results.append(CaseResult(runs, timings["gateway"], timings["baseline"], case, len(body)))
     finally:
         await connection.close()
         await database.close()
@@ -219,7 +211,7 @@ def report(results: list[CaseResult], memory: MemoryResult | None) -> list[str]:
         "|---|---:|---:|---:|---:|---|",
     ]
     for r in results:
-        gateway, baseline = (f"{ms(t.median)} ms (p95 {ms(t.p95)})" for t in (r.gateway, r.baseline))
+        gateway, baseline = r.medians()
         lines.append(
             f"| {r.case.label} | {r.runs} | {gateway} | {baseline} | {r.ratio:.1f}x | {met(r.ratio, r.case.target)} |"
         )

@@ -125,3 +125,58 @@ def test_the_subscription_benchmark_matches_events_by_label_and_splits_its_subsc
     assert split([1], 4) == [[1]]
     distinct = subscriber_tokens(3, distinct=True)
     assert len(set(distinct)) == 3 and len(set(subscriber_tokens(3, distinct=False))) == 1
+
+
+async def test_the_group_benchmark_sends_the_gateways_pipeline_and_compares_groups_as_the_gateway_reads_them():
+    from app.enums import InstanceGroupKey as Key
+    from app.store.documents import normalize_instance
+    from app.store.matching import matcher
+    from benchmarks.data import service_owner_token
+    from benchmarks.groups import (
+        CASES,
+        QUERY,
+        answered_rows,
+        baseline_pipeline,
+        expected_rows,
+        explained_pipeline,
+        service_owner_access,
+    )
+    from benchmarks.processes import POLICY_DIR
+
+    schema = graphql.build_schema(build_schema(Settings(_env_file=None)).as_str())
+    assert graphql.validate(schema, graphql.parse(QUERY)) == []
+    group_type = schema.get_type("InstanceGroup")
+    assert isinstance(group_type, graphql.GraphQLObjectType)
+    (operation,) = graphql.parse(QUERY).definitions
+    assert isinstance(operation, graphql.OperationDefinitionNode)
+    (root,) = operation.selection_set.selections
+    assert isinstance(root, graphql.FieldNode) and root.selection_set is not None
+    assert [f.name.value for f in root.selection_set.selections] == list(group_type.fields)  # every key's field
+
+    # The baseline's $match is the read's: the caller's filter and ttd's read restriction.
+    access = await service_owner_access(service_owner_token(), Settings(_env_file=None, policy_dir=str(POLICY_DIR)))
+    instances = [normalize_instance(i) for i in make_instances(200, seed=7)]
+    for case in CASES:
+        pipeline = baseline_pipeline(case, access, 100)
+        assert pipeline[-1] == {"$limit": 101}
+        matched = [i["appId"] for i in instances if matcher(pipeline[0]["$match"])(i)]
+        wanted = case.filter["appId"]["eq"] if case.filter else None
+        assert matched and all(a.startswith(f"{ORG}/") and wanted in (None, a) for a in matched)
+        explain = {"commands": [{"command": {"find": "instances"}}, {"command": {"aggregate": "i", "pipeline": []}}]}
+        assert explained_pipeline({"extensions": {"explain": explain}}) == []
+
+    # Messy stored values merge as reads read them: an odd read status is UNREAD, a missing flag false.
+    by = (Key.READ_STATUS, Key.IS_SOFT_DELETED)
+    stored = [
+        {"_id": {"READ_STATUS": "Unread", "IS_SOFT_DELETED": False}, "count": 3},
+        {"_id": {"READ_STATUS": "odd", "IS_SOFT_DELETED": None}, "count": 2},
+        {"_id": {"READ_STATUS": "Read", "IS_SOFT_DELETED": True}, "count": 4},
+    ]
+    assert expected_rows(stored, by, 100) == [(("UNREAD", False), 5), (("READ", True), 4)]
+    answer = {
+        "instanceGroups": [
+            {"readStatus": "UNREAD", "isSoftDeleted": False, "appId": None, "count": 5},
+            {"readStatus": "READ", "isSoftDeleted": True, "appId": None, "count": 4},
+        ]
+    }
+    assert answered_rows(answer, by) == expected_rows(stored, by, 100)
