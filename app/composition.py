@@ -182,8 +182,8 @@ def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
             await services.database.close()
             log.info("stopped: the database client is closed")
 
-    schema = build_schema(settings)
     documents = PersistedDocuments.from_settings(settings)  # one APQ store for HTTP and WebSocket
+    schema = build_schema(settings, documents.trusted.values())
     graphql: Any = GraphQLView(schema, settings, documents)
     app = Starlette(
         routes=[

@@ -5,11 +5,15 @@ over HTTP or WebSocket, and what is refused is never parsed. The CLI builds the 
 import hashlib
 import json
 
+import graphql
 import pytest
+import strawberry
 
 from app.cli import main
 from app.composition import create_app
 from app.config import Settings
+from app.graphql import document_cache
+from app.graphql.document_cache import MAX_CACHED_QUERY_CHARS, validate_within_limits
 from app.graphql.trusted_documents import ManifestError
 from tests.conftest import TEST_SECRET, org_token, running_gateway
 from tests.factories import make_instance
@@ -106,6 +110,31 @@ async def test_trusted_only_refuses_a_large_document_before_parsing_it(gateway_w
     async with gateway_with(trusted_documents=manifest, trusted_documents_only=True, max_body_bytes=2_000_000) as gw:
         response = await post(gw, {"query": hostile})
     assert code_of(response) == "TRUSTED_DOCUMENTS_ONLY"
+
+
+async def test_a_trusted_document_of_any_length_is_parsed_and_validated_once(gateway_with, tmp_path, monkeypatch):
+    # Longer than the document cache keeps of free text: a manifest's documents are known and
+    # bounded, so they are kept whatever their length.
+    long_count = COUNT + "\n# " + "x" * MAX_CACHED_QUERY_CHARS
+    parsed: list[str] = []
+    validated: list[object] = []
+
+    def counting_parse(query: str, **options: object) -> object:
+        parsed.append(query)
+        return graphql.parse(query, **options)
+
+    def counting_validation(*args: object) -> object:
+        validated.append(args)
+        return validate_within_limits(*args)
+
+    for module in (strawberry.schema.schema, document_cache):
+        monkeypatch.setattr(module, "parse", counting_parse)
+    monkeypatch.setattr(document_cache, "validate_within_limits", counting_validation)
+    trusted = write(tmp_path, {sha256(long_count): long_count})
+    async with gateway_with([make_instance()], trusted_documents=trusted, trusted_documents_only=True) as gw:
+        answers = [(await post(gw, {"documentId": f"sha256:{sha256(long_count)}"})).json() for _ in range(3)]
+    assert answers == [{"data": {"instances": {"totalCount": 1}}}] * 3
+    assert (len(parsed), len(validated)) == (1, 1)
 
 
 async def test_graphiql_says_it_is_of_no_use_when_only_trusted_documents_run(manifest):

@@ -6,10 +6,12 @@ caches of `Settings.document_cache_size` entries each, so that a repeated query 
 Only queries up to MAX_CACHED_QUERY_CHARS are kept: a parsed document takes up to about 80
 bytes per character of query (a dense one of 4096 characters, 330 kB), so however many distinct
 queries arrive the caches hold at most about 85 MB at the default size, and far less for the
-short queries clients repeat. A longer query is parsed and validated each time.
+short queries clients repeat. A longer query is parsed and validated each time, unless it is a
+trusted document: those are known at start and bounded by the manifest, so the caches have room
+for each of them besides, whatever its length.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import suppress
 from functools import lru_cache
 from typing import Any
@@ -54,11 +56,16 @@ class OperationNameRequired(CannotGetOperationTypeError):
 
 
 class DocumentCache:
-    def __init__(self, maxsize: int, limits: Rules) -> None:
+    def __init__(self, maxsize: int, limits: Rules, trusted: Collection[str] = ()) -> None:
+        """`trusted`: the trusted documents' texts, kept whatever their length."""
         self.limits = tuple(limits)
-        self.parse = lru_cache(maxsize=maxsize)(parse)
+        self.trusted = frozenset(trusted)
+        self.parse = lru_cache(maxsize=maxsize + len(self.trusted))(parse)
         # Keyed by the query's text, not by its document: a document hashes its whole tree.
-        self.validate = lru_cache(maxsize=maxsize)(self._validate)
+        self.validate = lru_cache(maxsize=maxsize + len(self.trusted))(self._validate)
+
+    def keeps(self, query: str) -> bool:
+        return len(query) <= MAX_CACHED_QUERY_CHARS or query in self.trusted
 
     def extension(self) -> SchemaExtension:
         """The extension that parses and validates one request's document."""
@@ -102,7 +109,7 @@ class _Documents(SchemaExtension):
 
     def _cached(self) -> bool:
         query = self.execution_context.query
-        return query is not None and len(query) <= MAX_CACHED_QUERY_CHARS
+        return query is not None and self._cache.keeps(query)
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context

@@ -1,6 +1,6 @@
 """The schema, built for the settings' limits that keep one request from exhausting the gateway."""
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from graphql import GraphQLError
@@ -59,9 +59,10 @@ class GatewaySchema(Schema):
         return None
 
 
-def build_schema(settings: Settings) -> GatewaySchema:
-    """The schema with these settings' limits; its SDL is the same for any settings."""
-    documents = DocumentCache(settings.document_cache_size, limit_rules(settings))
+def build_schema(settings: Settings, trusted: Collection[str] = ()) -> GatewaySchema:
+    """The schema with these settings' limits, keeping the `trusted` documents once parsed; its
+    SDL is the same for any settings."""
+    documents = DocumentCache(settings.document_cache_size, limit_rules(settings), trusted)
     compiled = CompiledQueries(settings.document_cache_size if settings.compiled_execution else 0)
     schema = GatewaySchema(
         query=Query,
