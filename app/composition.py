@@ -167,6 +167,7 @@ def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
         following = asyncio.create_task(services.live.run(services.follow_changes), name="change-hub")
         recording = asyncio.create_task(services.changes.keep_recording(), name="audit-outbox")
         metrics.open_subscriptions.set_function(lambda: services.live.subscriber_count)
+        metrics.unbounded_subscriptions.set_function(lambda: services.live.unbounded_subscriber_count)
         metrics.unrecorded_instances.set_function(lambda: services.changes.unrecorded_instances)
         app.state.services, app.state.readiness = services, readiness
         try:

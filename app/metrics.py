@@ -34,6 +34,11 @@ class Metrics:
         self.open_subscriptions = Gauge(
             "gateway_open_subscriptions", "GraphQL subscriptions open now", registry=self.registry
         )
+        self.unbounded_subscriptions = Gauge(
+            "gateway_unbounded_subscriptions",
+            "Open subscriptions whose caller and filter name no org, app or party: every change is judged for them",
+            registry=self.registry,
+        )
         self.key_fetch_failures = Counter(
             "gateway_openid_key_fetch_failures",
             "Fetches of the OpenID provider's configuration and keys that failed (the keys held stay in use)",
