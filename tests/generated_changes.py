@@ -84,7 +84,7 @@ def instance_documents(draw: st.DrawFn, key: int) -> dict[str, Any]:
     app_id = draw(_maybe_array(st.sampled_from(APPS)))
     document: dict[str, Any] = {
         "_id": key,
-        "id": f"{party}/{key}",
+        "id": f"1337/{key}",  # an instance keeps its id whatever changes
         "instanceOwner": owner,
         "appId": app_id,
         "org": draw(_maybe_array(st.sampled_from(ORGS))),
