@@ -168,6 +168,7 @@ def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
         following = asyncio.create_task(services.live.run(services.follow_changes), name="change-hub")
         recording = asyncio.create_task(services.changes.keep_recording(), name="audit-outbox")
         metrics.sample(metrics.open_subscriptions, lambda: services.live.subscriber_count)
+        metrics.sample(metrics.unbounded_subscriptions, lambda: services.live.unbounded_subscriber_count)
         metrics.sample(metrics.unrecorded_instances, lambda: services.changes.unrecorded_instances)
         app.state.services, app.state.readiness = services, readiness
         try:

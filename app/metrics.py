@@ -62,6 +62,12 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="livesum",
         )
+        self.unbounded_subscriptions = Gauge(
+            "gateway_unbounded_subscriptions",
+            "Open subscriptions whose caller and filter name no org, app or party: every change is judged for them",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
         self.key_fetch_failures = Counter(
             "gateway_openid_key_fetch_failures",
             "Fetches of the OpenID provider's configuration and keys that failed (the keys held stay in use)",

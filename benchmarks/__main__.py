@@ -11,7 +11,8 @@ and measures, in this order:
 4. grouped counts (`instanceGroups`) against PyMongo's `aggregate` of the same pipeline, on
    SecantusDB and a gateway of its own (groups.py);
 5. the time from a mutation's response to the event at 1 and 1,000 subscribers, on SecantusDB
-   and a gateway of its own (subscriptions.py).
+   and a gateway of its own (subscriptions.py), and the change hub alone in process with up
+   to 100,000 subscribers (hub_scale.py).
 
 It stops its processes by itself and prints one report.
 """
@@ -24,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import groups, in_process, page_cost, subscriptions, throughput
+from benchmarks import groups, hub_scale, in_process, page_cost, subscriptions, throughput
 from benchmarks.data import ORG, as_served, make_instances, service_owner_token, write_ndjson
 from benchmarks.processes import DATABASE, gateway_env, gateway_process, import_instances, stub_process
 from benchmarks.queries import full_page, leaves
@@ -78,14 +79,27 @@ def _arguments() -> argparse.Namespace:
         default=1,
         help="above 1: case (b) again with the subscribers split over this many client processes",
     )
+    parser.add_argument(
+        "--bystanders", type=int, default=2000, help="end users whom no change concerns, in case (d) (default 2000)"
+    )
+    parser.add_argument(
+        "--hub-sizes",
+        type=int,
+        nargs="*",
+        default=list(hub_scale.SIZES),
+        help="subscribers of the change hub measured in process (default 1 10000 100000)",
+    )
     return parser.parse_args()
 
 
 def _subscriptions(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     """The subscription section and its notes."""
     mutations = max(5, round(40 * args.scale))
-    results, notes = subscriptions.measure(args.subscribers, mutations, 5, args.subscriber_processes, args.seed)
-    return subscriptions.report(results), notes
+    results, notes = subscriptions.measure(
+        args.subscribers, mutations, 5, args.subscriber_processes, args.seed, args.bystanders
+    )
+    hub = hub_scale.measure(args.hub_sizes, max(20, round(200 * args.scale)))
+    return [*subscriptions.report(results), "", *hub_scale.report(hub)], notes
 
 
 def _groups(args: argparse.Namespace) -> tuple[list[str], list[str]]:

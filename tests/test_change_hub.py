@@ -1,17 +1,26 @@
-"""The change hub's decisions, directly: who gets what of a change, and the slow-consumer limit."""
+"""The change hub's decisions, directly: who gets what of a change, whom a change is judged
+for, and the slow-consumer limit."""
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from app.authorization.access import Access
 from app.errors import ServiceUnavailable
 from app.store.change_feed import StoredChange
 from app.store.change_stream import ChangeStreamsUnavailable
+from app.store.filters import compile_read_query
+from app.store.matching import matcher
 from app.subscriptions.hub import ChangeEvent, ChangeHub
+from app.subscriptions.visibility import Visibility, visibility_key
+from tests.generated_changes import accesses, instance_documents, instance_filters
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -21,6 +30,7 @@ class Sees:
 
     def __init__(self, app_id: str) -> None:
         self.app_id = app_id
+        self.reach = frozenset({("appId", app_id)})
         self.asked = 0
 
     def sees(self, document: dict[str, Any] | None, at: datetime) -> bool:
@@ -95,7 +105,7 @@ async def test_a_change_is_judged_once_for_all_subscribers_who_see_alike_and_sha
         hub.subscribe("a", lambda: Sees("never made"), print) as second,
     ):
         hub.dispatch(StoredChange("update", 1, doc(), doc(status={}), NOW))
-        assert seen.asked == 2  # before and after, once for both
+        assert seen.asked == 1  # once for both (seen after: the before is not asked)
         assert drain(first)[0] is drain(second)[0]
 
 
@@ -125,3 +135,98 @@ async def test_on_a_standalone_server_subscriptions_are_refused_with_the_reason(
     await hub.run(standalone)
     with pytest.raises(ServiceUnavailable, match="replica set"):
         await hub.ready()
+
+
+async def test_a_change_is_judged_only_for_subscribers_its_org_app_or_party_names():
+    app_a, app_b, everything = Sees("ttd/a"), Sees("ttd/b"), Sees("ttd/a")
+    everything.reach = None  # names no org, app or party: judged for every change
+    async with (
+        open_hub() as hub,
+        hub.subscribe("a", lambda: app_a, print),
+        hub.subscribe("b", lambda: app_b, print),
+        hub.subscribe("all", lambda: everything, print),
+    ):
+        assert hub.unbounded_subscriber_count == 1
+        hub.dispatch(StoredChange("update", 1, doc(), doc(status={}), NOW))
+        assert (app_a.asked, app_b.asked, everything.asked) == (1, 0, 1)
+    assert hub.unbounded_subscriber_count == 0
+
+
+async def test_without_pre_images_the_hub_keeps_one_image_per_instance_for_all_subscribers():
+    async with (
+        open_hub() as hub,
+        hub.subscribe("a", lambda: Sees("ttd/a"), print) as a,
+        hub.subscribe("b", lambda: Sees("ttd/b"), print) as b,
+    ):
+        hub.dispatch(StoredChange("update", 1, None, doc(), NOW))
+        # b subscribed before, but was never sent the instance: it learns it was moved to b
+        hub.dispatch(StoredChange("update", 1, None, doc("ttd/b"), NOW))
+        assert [e.operation for e in drain(a)] == ["UPDATED", "DELETED"]
+        assert [e.operation for e in drain(b)] == ["UPDATED"]
+    # bounded, however many instances change
+    assert len(hub._last_images._images) == 1
+
+
+def _judged(access: Access, instance_filter: Any, change: StoredChange, before: Any) -> tuple[Any, ...] | None:
+    """The unindexed judgment of one change for one subscriber, from first principles."""
+    sees = matcher(compile_read_query(instance_filter, access.read_restriction(change.at)))
+    if change.after is not None and sees(change.after):
+        return ("CREATED" if change.operation == "insert" else "UPDATED", change.after["id"], change.after)
+    if before is not None and sees(before):
+        return ("DELETED", before["id"], None)
+    return None
+
+
+@st.composite
+def _changes(draw: st.DrawFn) -> list[tuple[str, Any, Any]]:
+    """A run of changes of two instances: (operation, key, the document after or None)."""
+    current: dict[int, Any] = {}
+    run = []
+    for key in draw(st.lists(st.sampled_from([1, 2]), min_size=1, max_size=6)):
+        if key not in current:
+            current[key] = draw(instance_documents(key))
+            run.append(("insert", key, current[key]))
+        elif draw(st.integers(0, 4)) == 0:
+            run.append(("delete", key, current.pop(key)))
+        else:
+            current[key] = draw(instance_documents(key))
+            run.append(("update", key, current[key]))
+    return run
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(accesses, instance_filters), min_size=1, max_size=6),
+    _changes(),
+    st.booleans(),
+)
+def test_the_indexed_hub_delivers_exactly_what_judging_every_subscriber_would(subscriptions, run, pre_images):
+    subscriptions += subscriptions[:1]  # two subscribers who share one visibility
+
+    async def deliveries() -> tuple[list[list[Any]], list[list[Any]]]:
+        delivered: list[list[Any]] = [[] for _ in subscriptions]
+        expected: list[list[Any]] = [[] for _ in subscriptions]
+        async with open_hub(queue_size=100) as hub, contextlib.AsyncExitStack() as stack:
+            subscribers = [
+                await stack.enter_async_context(
+                    hub.subscribe(visibility_key(a, f), functools.partial(Visibility, a, f), print)
+                )
+                for a, f in subscriptions
+            ]
+            if not pre_images:  # the hub learns that the store keeps none, before the run
+                hub.dispatch(StoredChange("update", 0, None, None, NOW))
+            images: dict[int, Any] = {}
+            for operation, key, document in run:
+                before, after = images.get(key), None if operation == "delete" else document
+                change = StoredChange(operation, key, before if pre_images else None, after, NOW)
+                images[key] = after
+                hub.dispatch(change)
+                for n, (access, instance_filter) in enumerate(subscriptions):
+                    judged = _judged(access, instance_filter, change, before)
+                    expected[n] += [judged] if judged else []
+            for n, subscriber in enumerate(subscribers):
+                delivered[n] = [(e.operation, e.instance_id, e.document) for e in drain(subscriber)]
+        return delivered, expected
+
+    delivered, expected = asyncio.run(deliveries())
+    assert delivered == expected

@@ -490,12 +490,17 @@ async def test_on_a_standalone_server_subscriptions_say_a_replica_set_is_needed(
     assert "subscriptions are off" in caplog.text
 
 
-async def test_the_metrics_count_open_subscriptions():
+async def test_the_metrics_count_open_subscriptions_and_those_every_change_is_judged_for():
     with live_gateway() as gateway:
-        async with watching(gateway, org_token()), watching(gateway, org_token()):
+        async with (
+            watching(gateway, org_token()),
+            watching(gateway, user_token()),
+            watching(gateway, org_token(sync_adapter=True)),  # reads every org's: cannot be narrowed
+        ):
             async with httpx.AsyncClient(base_url=gateway.http_url) as client:
-                metrics = (await client.get("/metrics")).text
-            assert "gateway_open_subscriptions 2.0" in metrics.splitlines()
+                metrics = (await client.get("/metrics")).text.splitlines()
+            assert "gateway_open_subscriptions 3.0" in metrics
+            assert "gateway_unbounded_subscriptions 1.0" in metrics
 
 
 async def test_a_subscription_outlives_the_request_deadlines_of_its_upgrade():

@@ -2,6 +2,11 @@
 or the embedded store's own feed) and hands each change to every subscriber that may see it,
 as CREATED, UPDATED or DELETED from that subscriber's point of view.
 
+Subscribers who share a visibility form one audience, judged once per change. Audiences are
+filed under the orgs, apps and parties their visibility can ever see (its reach), so a change
+costs what the audiences its own org, app and party (before and after it) name cost, however
+many others listen; only audiences that name none are judged for every change.
+
 Handing over never waits: each subscriber has a bounded queue, and one that falls too far
 behind is told so (`on_overflow`) and dropped, so a slow subscriber never delays the others
 and never makes the gateway hold more than its queue.
@@ -19,14 +24,15 @@ from typing import Any
 from app.errors import ServiceUnavailable
 from app.store.change_feed import Document, StoredChange
 from app.store.change_stream import ChangeStreamsUnavailable
+from app.subscriptions.reach import Key, keys_of
 from app.subscriptions.visibility import Visibility
 
 log = logging.getLogger("instance_gateway")
 
 CREATED, UPDATED, DELETED = "CREATED", "UPDATED", "DELETED"
-# The instances a subscriber was last sent, so that without pre-images a change that takes
-# one out of its sight still reaches it as DELETED; the oldest are forgotten beyond this.
-SIGHT_MEMORY = 10_000
+# Where the store gives no pre-images: the last image of this many changed instances, so that
+# a change that takes one out of a subscriber's sight still reaches it as DELETED.
+LAST_IMAGES = 10_000
 
 ChangeSource = Callable[[Callable[[], None]], AsyncIterator[StoredChange]]
 
@@ -44,11 +50,9 @@ class ChangeEvent:
 
 
 class Subscriber:
-    def __init__(self, visibility: Visibility, queue_size: int, on_overflow: Callable[[str], None]) -> None:
-        self.visibility = visibility
+    def __init__(self, queue_size: int, on_overflow: Callable[[str], None]) -> None:
         self._queue: asyncio.Queue[ChangeEvent | Exception] = asyncio.Queue(queue_size)
         self._on_overflow = on_overflow
-        self._in_sight: OrderedDict[Any, str] = OrderedDict()  # _id -> instance id
         self.dropped: str | None = None
 
     def __aiter__(self) -> "Subscriber":
@@ -62,25 +66,11 @@ class Subscriber:
             raise item
         return item
 
-    def offer(self, change: StoredChange, seen_before: bool | None, seen_after: bool, events: "_Events") -> None:
-        """Queue what `change` means to this subscriber; `seen_before` None: not known."""
-        if seen_before is None:
-            seen_before = change.key in self._in_sight
-        if seen_after:
-            self._in_sight[change.key] = events.instance_id
-            self._in_sight.move_to_end(change.key)
-            if len(self._in_sight) > SIGHT_MEMORY:
-                self._in_sight.popitem(last=False)
-            self._put(events.visible())
-        elif seen_before:
-            instance_id = self._in_sight.pop(change.key, None) or events.instance_id
-            self._put(events.deleted(instance_id))
-
     def end(self, error: Exception) -> None:
         with contextlib.suppress(asyncio.QueueFull):
             self._queue.put_nowait(error)
 
-    def _put(self, event: ChangeEvent) -> None:
+    def put(self, event: ChangeEvent) -> None:
         if self.dropped is not None:
             return
         try:
@@ -90,15 +80,23 @@ class Subscriber:
             self._on_overflow(self.dropped)
 
 
+class _Audience:
+    """The subscribers who share one visibility: a change is judged once for all of them."""
+
+    def __init__(self, visibility: Visibility) -> None:
+        self.visibility = visibility
+        self.subscribers: set[Subscriber] = set()
+
+
 class _Events:
     """The (at most two) events one change becomes, made once and only when someone gets one."""
 
-    def __init__(self, change: StoredChange) -> None:
+    def __init__(self, change: StoredChange, before: Document | None) -> None:
         self._change = change
-        document = change.after or change.before or {}
+        document = change.after or before or {}
         self.instance_id = str(document.get("id", ""))
         self._visible: ChangeEvent | None = None
-        self._deleted: dict[str, ChangeEvent] = {}
+        self._deleted: ChangeEvent | None = None
 
     def visible(self) -> ChangeEvent:
         if self._visible is None:
@@ -106,24 +104,60 @@ class _Events:
             self._visible = ChangeEvent(operation, self.instance_id, self._change.after, self._change.at)
         return self._visible
 
-    def deleted(self, instance_id: str) -> ChangeEvent:
-        if instance_id not in self._deleted:
-            self._deleted[instance_id] = ChangeEvent(DELETED, instance_id, None, self._change.at)
-        return self._deleted[instance_id]
+    def deleted(self) -> ChangeEvent:
+        if self._deleted is None:
+            self._deleted = ChangeEvent(DELETED, self.instance_id, None, self._change.at)
+        return self._deleted
+
+
+class _LastImages:
+    """Pre-images for a store that gives none: the document after each change, from the first
+    change that came without one on (MongoDB before 6.0, or without the collMod privilege). A
+    change of an instance not seen since has no known pre-image: it reaches no one as DELETED."""
+
+    def __init__(self) -> None:
+        self._images: OrderedDict[Any, Document] | None = None  # _id -> the last image
+
+    def before(self, change: StoredChange) -> Document | None:
+        if change.operation == "insert" or change.before is not None:
+            return change.before
+        if self._images is None:
+            self._images = OrderedDict()
+        return self._images.get(change.key)
+
+    def remember(self, change: StoredChange) -> None:
+        if self._images is None:
+            return
+        if change.after is None:
+            self._images.pop(change.key, None)
+            return
+        self._images[change.key] = change.after
+        self._images.move_to_end(change.key)
+        if len(self._images) > LAST_IMAGES:
+            self._images.popitem(last=False)
 
 
 class ChangeHub:
     def __init__(self, queue_size: int, open_timeout_s: float) -> None:
         self._queue_size = queue_size
         self._open_timeout_s = open_timeout_s
-        self._subscribers: set[Subscriber] = set()
-        self._visibilities: dict[Hashable, tuple[Visibility, int]] = {}
+        self._audiences: dict[Hashable, _Audience] = {}  # by visibility key
+        # Audiences by each key of their reach: a change is judged only for those its keys name,
+        # and for those whose reach is unbounded.
+        self._reached_by: dict[Key, set[_Audience]] = {}
+        self._unbounded: set[_Audience] = set()
+        self._last_images = _LastImages()
         self._open = asyncio.Event()
         self.unavailable: str | None = None
 
     @property
     def subscriber_count(self) -> int:
-        return len(self._subscribers)
+        return sum(len(audience.subscribers) for audience in self._audiences.values())
+
+    @property
+    def unbounded_subscriber_count(self) -> int:
+        """Subscribers every change is judged for: their visibility names no org, app or party."""
+        return sum(len(audience.subscribers) for audience in self._unbounded)
 
     async def run(self, source: ChangeSource) -> None:
         """Follow `source` until cancelled; hand every change to the subscribers."""
@@ -136,7 +170,7 @@ class ChangeHub:
                 "(a single-node replica set will do); this MongoDB is a standalone server"
             )
             log.error("subscriptions are off: %s (%s). Queries and mutations work.", self.unavailable, error)
-            for subscriber in list(self._subscribers):
+            for subscriber in [s for audience in self._audiences.values() for s in audience.subscribers]:
                 subscriber.end(ServiceUnavailable(self.unavailable))
 
     async def ready(self) -> None:
@@ -155,31 +189,51 @@ class ChangeHub:
     ) -> AsyncIterator[Subscriber]:
         """A subscriber to the changes from now on that its visibility lets it see."""
         await self.ready()
-        visibility, users = self._visibilities.get(key) or (make_visibility(), 0)
-        self._visibilities[key] = (visibility, users + 1)
-        subscriber = Subscriber(visibility, self._queue_size, on_overflow)
-        self._subscribers.add(subscriber)
+        audience = self._audiences.get(key) or self._file(key, _Audience(make_visibility()))
+        subscriber = Subscriber(self._queue_size, on_overflow)
+        audience.subscribers.add(subscriber)
         try:
             yield subscriber
         finally:
-            self._subscribers.discard(subscriber)
-            visibility, users = self._visibilities[key]
-            if users == 1:
-                del self._visibilities[key]
-            else:
-                self._visibilities[key] = (visibility, users - 1)
+            audience.subscribers.discard(subscriber)
+            if not audience.subscribers:
+                self._unfile(key, audience)
 
     def dispatch(self, change: StoredChange) -> None:
-        events = _Events(change)
-        judged: dict[Visibility, tuple[bool | None, bool]] = {}
-        for subscriber in list(self._subscribers):
-            visibility = subscriber.visibility
-            seen = judged.get(visibility)
-            if seen is None:
-                seen_before: bool | None = None  # not known: no pre-image
-                if change.operation == "insert":
-                    seen_before = False
-                elif change.before is not None:
-                    seen_before = visibility.sees(change.before, change.at)
-                seen = judged[visibility] = (seen_before, visibility.sees(change.after, change.at))
-            subscriber.offer(change, *seen, events)
+        before = self._last_images.before(change)
+        self._last_images.remember(change)
+        events = _Events(change, before)
+        for audience in self._concerned(keys_of(before) | keys_of(change.after)):
+            visibility = audience.visibility
+            if visibility.sees(change.after, change.at):
+                event = events.visible()
+            elif before is not None and visibility.sees(before, change.at):
+                event = events.deleted()
+            else:
+                continue
+            for subscriber in list(audience.subscribers):
+                subscriber.put(event)
+
+    def _concerned(self, keys: set[Key]) -> set[_Audience]:
+        concerned = set(self._unbounded)
+        for key in keys:
+            concerned |= self._reached_by.get(key, set())
+        return concerned
+
+    def _file(self, key: Hashable, audience: _Audience) -> _Audience:
+        self._audiences[key] = audience
+        reach = audience.visibility.reach
+        if reach is None:
+            self._unbounded.add(audience)
+        for reach_key in reach or ():
+            self._reached_by.setdefault(reach_key, set()).add(audience)
+        return audience
+
+    def _unfile(self, key: Hashable, audience: _Audience) -> None:
+        del self._audiences[key]
+        self._unbounded.discard(audience)
+        for reach_key in audience.visibility.reach or ():
+            filed = self._reached_by[reach_key]
+            filed.discard(audience)
+            if not filed:
+                del self._reached_by[reach_key]

@@ -1,6 +1,7 @@
 """What one subscriber may see of a changed instance: its read restriction and its filter, as
 one compiled query matched against the document in process. Subscribers with the same caller,
-roles and filter share one Visibility, so a change is judged once for all of them."""
+roles and filter share one Visibility, so a change is judged once for all of them, and only
+when it names an org, app or party within the Visibility's `reach`."""
 
 from collections.abc import Callable, Hashable, Mapping
 from datetime import datetime, timedelta
@@ -11,6 +12,8 @@ import orjson
 from app.authorization.access import Access
 from app.store.filters import compile_read_query
 from app.store.matching import Document, matcher
+from app.subscriptions.reach import Reach, narrowest, reach_of
+from app.timestamps import utc_now
 
 # The restriction depends on the time (`visibleAfter`); it is decided again once it is older.
 RESTRICTION_LIFETIME = timedelta(seconds=1)
@@ -27,6 +30,9 @@ class Visibility:
         self._filter = instance_filter
         self._matches: Callable[[Document], bool] | None = None
         self._decided_at: datetime | None = None
+        # The restriction's orgs, apps and parties come of the caller's roles and the policies,
+        # which hold for the subscription's life; only its visibleAfter clause moves with time.
+        self.reach: Reach | None = narrowest(reach_of(instance_filter), reach_of(access.read_restriction(utc_now())))
 
     def sees(self, document: Document | None, at: datetime) -> bool:
         """Whether this subscriber may read `document` and it matches the filter, at `at`."""
