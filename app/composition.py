@@ -3,6 +3,7 @@ ASGI application that mounts GraphQL's and REST's routes over them."""
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import secrets
@@ -35,13 +36,14 @@ from app.metrics import Metrics
 from app.request_record import RequestRecord
 from app.rest.routes import rest_routes
 from app.store.change_feed import StoredChange
-from app.store.change_stream import follow_changes
+from app.store.change_stream import follow_changes, replay_changes
 from app.store.changes import InstanceChanges
 from app.store.cursors import CursorCodec
 from app.store.database import Database, connect, ensure_indexes, preparation_timeout
 from app.store.instances import InstanceStore
 from app.store.party_roles import PartyRoles
 from app.subscriptions.hub import ChangeHub
+from app.subscriptions.resumption import Resumption
 
 log = logging.getLogger("instance_gateway")
 
@@ -125,15 +127,21 @@ def _cursor_secret(settings: Settings) -> bytes:
 def open_services(settings: Settings, verifier: TokenVerifier, policies: PolicyRepository) -> Services:
     """The services on the configured database; nothing is asked of the database yet."""
     database = connect(settings.mongodb_url, settings.mongodb_database, timeout_ms=settings.mongodb_timeout_ms)
+    cursors = CursorCodec(_cursor_secret(settings))
+    replay = database.feed.replay if database.feed is not None else functools.partial(replay_changes, database)
     return Services(
         settings=settings,
         database=database,
-        store=InstanceStore(database, CursorCodec(_cursor_secret(settings))),
+        store=InstanceStore(database, cursors),
         changes=InstanceChanges(database),
         party_roles=PartyRoles(database),
         verifier=verifier,
         policies=policies,
-        live=ChangeHub(settings.subscription_queue_size, open_timeout_s=settings.mongodb_timeout_ms / 1000),
+        live=ChangeHub(
+            settings.subscription_queue_size,
+            open_timeout_s=settings.mongodb_timeout_ms / 1000,
+            resumption=Resumption(cursors, replay, settings.subscription_replay_limit),
+        ),
     )
 
 

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     subscriptions_per_connection: int = Field(100, ge=1)
     subscription_queue_size: int = Field(1000, ge=1)
     subscription_keepalive_s: float = Field(15, gt=0)
+    # The most changes a subscription resumed with `after` replays (REPLAY_LIMIT_EXCEEDED beyond).
+    subscription_replay_limit: int = Field(10_000, ge=1)
     connection_init_timeout_s: float = Field(10, gt=0)
     websocket_send_timeout_s: float = Field(20, gt=0)
 

@@ -14,15 +14,19 @@ from hypothesis import strategies as st
 
 from app.authorization.access import Access
 from app.errors import ServiceUnavailable
-from app.store.change_feed import StoredChange
+from app.store.change_feed import LocalChangeFeed, StoredChange
 from app.store.change_stream import ChangeStreamsUnavailable
+from app.store.cursors import CursorCodec
 from app.store.filters import compile_read_query
 from app.store.matching import matcher
 from app.subscriptions.hub import ChangeEvent, ChangeHub
+from app.subscriptions.resumption import Resumption
 from app.subscriptions.visibility import Visibility, visibility_key
 from tests.generated_changes import accesses, instance_documents, instance_filters
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+# The tests here dispatch by hand; none resumes.
+RESUMPTION = Resumption(CursorCodec(b"test"), LocalChangeFeed().replay, limit=10)
 
 
 class Sees:
@@ -52,7 +56,7 @@ def drain(subscriber) -> list[ChangeEvent]:
 @contextlib.asynccontextmanager
 async def open_hub(queue_size: int = 10) -> AsyncIterator[ChangeHub]:
     """A hub following a source that never changes: the tests dispatch by hand."""
-    hub = ChangeHub(queue_size, open_timeout_s=1)
+    hub = ChangeHub(queue_size, open_timeout_s=1, resumption=RESUMPTION)
 
     async def quiet(on_open):
         on_open()
@@ -126,7 +130,7 @@ async def test_a_slow_subscriber_is_dropped_and_never_delays_the_others():
 
 
 async def test_on_a_standalone_server_subscriptions_are_refused_with_the_reason():
-    hub = ChangeHub(10, open_timeout_s=1)
+    hub = ChangeHub(10, open_timeout_s=1, resumption=RESUMPTION)
 
     async def standalone(on_open):
         raise ChangeStreamsUnavailable("The $changeStream stage is only supported on replica sets")

@@ -11,6 +11,7 @@ AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 def event(operation: str, *, updated: dict[str, Any] | None = None, removed=(), before=None, after=None):
     change: dict[str, Any] = {
+        "_id": {"_data": "01"},
         "operationType": operation,
         "documentKey": {"_id": 7},
         "wallTime": AT,

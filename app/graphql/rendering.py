@@ -10,9 +10,10 @@ decision, per caller, before. The executing subscriber gets a fresh context (`Co
 """
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
-from graphql import OperationType
+from graphql import FieldNode, Node, OperationType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from app.authorization.access import instance_view
@@ -42,6 +43,24 @@ class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
 
 def _answer_key(executor: StrawberryGraphQLCoreExecutionContext) -> tuple[Any, ...]:
     variables = repr(sorted(executor.variable_values.coerced.items()))
+    # A change's cursor is the caller's own: who selects it shares answers with itself alone.
+    caller = executor.context_value.caller if _selects_cursor(executor) else None
     # The operation by identity: a live subscription's executor holds it, so no other one
     # takes its id while the event is served.
-    return instance_view(executor.context_value.caller), id(executor.operation), variables
+    return instance_view(executor.context_value.caller), caller, id(executor.operation), variables
+
+
+def _selects_cursor(executor: StrawberryGraphQLCoreExecutionContext) -> bool:
+    # Any field named `cursor` anywhere in the operation or its fragments: too many only
+    # shares less.
+    nodes: list[Node] = [executor.operation, *executor.fragments.values()]
+    return any(isinstance(node, FieldNode) and node.name.value == "cursor" for node in _all(nodes))
+
+
+def _all(nodes: list[Node]) -> Iterator[Node]:
+    while nodes:
+        node = nodes.pop()
+        yield node
+        selections = getattr(node, "selection_set", None)
+        if selections is not None:
+            nodes.extend(selections.selections)

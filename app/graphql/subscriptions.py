@@ -1,6 +1,6 @@
 """`instanceChanged`: the changes of instances the caller may read and that match a filter,
-as they happen. The change hub (app/subscriptions/) decides who sees what; this is its
-GraphQL face."""
+as they happen, resumed after a change's cursor if asked. The change hub (app/subscriptions/)
+decides who sees what; this is its GraphQL face."""
 
 from collections.abc import AsyncGenerator
 from enum import Enum
@@ -14,6 +14,7 @@ from app.graphql.scalars import DateTime
 from app.graphql.types.instance import Instance
 from app.store.filters import check_instance_filter
 from app.subscriptions.hub import ChangeEvent
+from app.subscriptions.resumption import ChangeCursors
 from app.subscriptions.visibility import Visibility, visibility_key
 
 
@@ -39,22 +40,31 @@ class InstanceChange:
         description="The instance after the change; null when the operation is DELETED."
     )
     at: DateTime = strawberry.field(description="When the change was made.")
-    # The answers computed for this change, shared by subscribers who ask the same (see rendering.py).
+    cursor: str = strawberry.field(
+        description="Where this change is in the sequence of changes: subscribe again with it as `after` "
+        "to receive every change since. Valid for this caller and this filter only."
+    )
+    # The answers computed for this change, shared by subscribers who ask the same (see rendering.py);
+    # one dict for the change's values of every caller and filter.
     answers: strawberry.Private[dict[Any, Any]]
 
 
-def change_of(event: ChangeEvent) -> InstanceChange:
-    """The GraphQL value of an event, made once for all its subscribers."""
-    change = event.memo.get(InstanceChange)
+def change_of(event: ChangeEvent, cursors: ChangeCursors) -> InstanceChange:
+    """The GraphQL value of an event, made once for all its subscribers with one caller and filter."""
+    change = event.memo.get((InstanceChange, cursors.binding))
     if change is None:
+        instance = event.memo.get(Instance)
+        if instance is None and event.document is not None:
+            instance = event.memo[Instance] = Instance.from_document(event.document)
         change = InstanceChange(
             operation=InstanceOperation(event.operation),
             instance_id=strawberry.ID(event.instance_id),
-            instance=Instance.from_document(event.document) if event.document is not None else None,
+            instance=instance,
             at=event.at,
-            answers={},
+            cursor=cursors.cursor_of(event.position),
+            answers=event.memo.setdefault("answers", {}),
         )
-        event.memo[InstanceChange] = change
+        event.memo[(InstanceChange, cursors.binding)] = change
     return change
 
 
@@ -62,7 +72,8 @@ def change_of(event: ChangeEvent) -> InstanceChange:
 class Subscription:
     @strawberry.subscription(
         description="Changes of the instances the caller may read that match `filter` after the change, "
-        "from now on. Served over WebSocket at /graphql (graphql-transport-ws or graphql-ws)."
+        "from now on, or from the change whose cursor is `after` on. Served over WebSocket at /graphql "
+        "(graphql-transport-ws or graphql-ws)."
     )
     async def instance_changed(
         self,
@@ -71,6 +82,14 @@ class Subscription:
             InstanceFilter | None,
             strawberry.argument(description="Only changes after which the instance meets all of it."),
         ] = strawberry.UNSET,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The `cursor` of a change this caller received with this filter: first every "
+                "change since, then the live ones, none missed and none twice. CURSOR_EXPIRED when the "
+                "changes since are no longer kept, REPLAY_LIMIT_EXCEEDED when there are too many to replay."
+            ),
+        ] = None,
     ) -> AsyncGenerator[InstanceChange, None]:
         # Checked before the stream starts, so that a refusal answers the subscribe itself.
         context = info.context
@@ -81,13 +100,15 @@ class Subscription:
         access.check_listing()
         instance_filter = access.instance_filter(plain_data(filter))
         check_instance_filter(instance_filter)
+        cursors = live.resumption.cursors(access.caller, instance_filter)
+        position = None if after is None else cursors.position_of(after)
         await live.ready()
 
         async def changes() -> AsyncGenerator[InstanceChange, None]:
             key = visibility_key(access, instance_filter)
             visibility = lambda: Visibility(access, instance_filter)  # noqa: E731
-            async with live.subscribe(key, visibility, on_overflow) as subscriber:
-                async for event in subscriber:
-                    yield change_of(event)
+            async with live.subscribe(key, visibility, on_overflow, after=position) as events:
+                async for event in events:
+                    yield change_of(event, cursors)
 
         return changes()

@@ -1,16 +1,22 @@
 """Changes of instance documents as they happen, from either store, in one shape.
 
 On MongoDB they come from one change stream (app/store/change_stream.py); on the embedded
-store, which has none, the store's own writes publish them to a `LocalChangeFeed`.
+store, which has none, the store's own writes publish them to a `LocalChangeFeed`. Each change
+has a position in its store's sequence, from which the changes after it can be read again
+(`replay`), as long as the store still holds them.
 """
 
 import asyncio
+import dataclasses
 import logging
+import secrets
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from app.errors import GatewayError
 from app.timestamps import utc_now
 
 log = logging.getLogger("instance_gateway")
@@ -20,6 +26,21 @@ Operation = Literal["insert", "update", "replace", "delete"]
 
 # Events waiting for the reader of a local feed; a reader this far behind has stalled.
 LOCAL_FEED_BACKLOG = 100_000
+# The recent changes a local feed keeps to replay; a position older than these is forgotten.
+KEPT_CHANGES = 10_000
+
+
+class PositionForgotten(GatewayError):
+    """The store no longer holds the changes after a position (MongoDB's oplog has moved past
+    it, the embedded feed has dropped them, or they are another store's)."""
+
+    code = "CURSOR_EXPIRED"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the `after` cursor is too old: the changes after it are no longer kept; "
+            "query the instances again, then subscribe without `after`"
+        )
 
 
 @dataclass(frozen=True)
@@ -33,6 +54,9 @@ class StoredChange:
     before: Document | None
     after: Document | None
     at: datetime
+    # Where the change is in its store's sequence: MongoDB's resume token of its change event,
+    # the embedded feed's "<feed>:<number>". Replaying from it gives the changes after it.
+    position: Any = None
 
 
 class LocalChangeFeed:
@@ -46,6 +70,10 @@ class LocalChangeFeed:
     def __init__(self) -> None:
         self._readers: list[asyncio.Queue[StoredChange]] = []
         self._held: dict[Any, Document] = {}  # _id -> the document before the held change
+        # Positions name this feed, so that one of another process is known as forgotten.
+        self._name = secrets.token_hex(4)
+        self._published = 0
+        self._recent: deque[StoredChange] = deque(maxlen=KEPT_CHANGES)
 
     def hold(self, before: Document) -> None:
         self._held.setdefault(before["_id"], before)
@@ -55,6 +83,9 @@ class LocalChangeFeed:
         self.publish(StoredChange("update", after["_id"], before, after, utc_now()))
 
     def publish(self, change: StoredChange) -> None:
+        self._published += 1
+        change = dataclasses.replace(change, position=f"{self._name}:{self._published}")
+        self._recent.append(change)
         for queue in self._readers:
             try:
                 queue.put_nowait(change)
@@ -71,3 +102,13 @@ class LocalChangeFeed:
                 yield await queue.get()
         finally:
             self._readers.remove(queue)
+
+    async def replay(self, after: Any) -> AsyncIterator[StoredChange]:
+        """The changes published after the one at `after`, up to now; PositionForgotten when
+        they are no longer all kept."""
+        name, _, number = str(after).partition(":")
+        oldest = self._published - len(self._recent)  # the last number no longer kept
+        if name != self._name or not number.isdigit() or not oldest <= int(number) <= self._published:
+            raise PositionForgotten
+        for change in list(self._recent)[int(number) - oldest :]:
+            yield change

@@ -2,7 +2,9 @@
 its last resume token after a network error or a step-down, so that no change is lost.
 
 Change streams need a replica set (a single-node one will do); a standalone server refuses
-them, which `ChangeStreamsUnavailable` reports once.
+them, which `ChangeStreamsUnavailable` reports once. The changes after one change are read
+again (`replay_changes`) by a second stream resumed from its event's resume token, for as long
+as the oplog holds them.
 """
 
 import asyncio
@@ -11,11 +13,13 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import bson
+from bson.errors import InvalidBSON
 from pymongo.errors import OperationFailure, PyMongoError
 
-from app.store.change_feed import Document, StoredChange
+from app.store.change_feed import Document, PositionForgotten, StoredChange
 from app.store.changes import PENDING_EVENTS
-from app.store.database import Database
+from app.store.database import Database, driver_errors
 
 log = logging.getLogger("instance_gateway")
 
@@ -30,6 +34,9 @@ CHANGE_OPERATIONS = ("insert", "update", "replace", "delete")
 # Changes held until their audit event is recorded; beyond this the oldest is forgotten (a
 # gateway that stopped between the two steps leaves its change held until it restarts).
 HELD_CHANGES = 10_000
+# What the server answers a resume token it cannot resume from: ChangeStreamHistoryLost (the
+# oplog has moved past it), ChangeStreamFatalError, InvalidResumeToken, FailedToParse.
+FORGOTTEN_CODES = frozenset({286, 280, 260, 9})
 
 
 class ChangeStreamsUnavailable(Exception):
@@ -64,13 +71,7 @@ async def follow_changes(
             if not pre_images_asked:
                 await _enable_pre_images(database)
                 pre_images_asked = True
-            async with await database.instances.watch(
-                [{"$match": {"operationType": {"$in": list(CHANGE_OPERATIONS)}}}],
-                full_document="updateLookup",
-                full_document_before_change="whenAvailable",
-                resume_after=resume_token,
-                max_await_time_ms=MAX_AWAIT_MS,
-            ) as stream:
+            async with await _watch(database, resume_token) as stream:
                 if failures:
                     log.info("the change stream is open again, resumed where it broke")
                 failures = 0
@@ -88,6 +89,41 @@ async def follow_changes(
             failures = await _wait_after(error, failures)
         except PyMongoError as error:
             failures = await _wait_after(error, failures)
+
+
+async def replay_changes(database: Database, after: Any) -> AsyncIterator[StoredChange]:
+    """The changes after the one whose resume token is `after`, up to the stream's present
+    end; PositionForgotten when the oplog no longer holds them. A change of this gateway whose
+    event opened before `after` and is recorded after it comes with its recorded pre-image,
+    not the one before the change (see _HeldChanges)."""
+    try:
+        resume_token = bson.decode(after)
+    except (TypeError, InvalidBSON):  # a position of the embedded store
+        raise PositionForgotten from None
+    held = _HeldChanges()
+    try:
+        with driver_errors():
+            async with await _watch(database, resume_token) as stream:
+                # None: a read found nothing more, the stream is at the present.
+                while (event := await stream.try_next()) is not None:
+                    change = held.complete(event)
+                    if change is not None:
+                        yield change
+    except OperationFailure as error:
+        if error.code in FORGOTTEN_CODES:
+            raise PositionForgotten from None
+        raise
+
+
+async def _watch(database: Database, resume_after: Any) -> Any:
+    # The one way both the followed stream and a replay read changes, so they read alike.
+    return await database.instances.watch(
+        [{"$match": {"operationType": {"$in": list(CHANGE_OPERATIONS)}}}],
+        full_document="updateLookup",
+        full_document_before_change="whenAvailable",
+        resume_after=resume_after,
+        max_await_time_ms=MAX_AWAIT_MS,
+    )
 
 
 def _stop_if_cancelled() -> None:
@@ -145,4 +181,6 @@ def _stored_change(event: dict[str, Any], before: Document | None) -> StoredChan
         before=before,
         after=event.get("fullDocument"),
         at=at if at.tzinfo else at.replace(tzinfo=UTC),
+        # The resume token as BSON bytes: a value positions can be compared and kept by.
+        position=bson.encode(event["_id"]),
     )

@@ -10,6 +10,9 @@ many others listen; only audiences that name none are judged for every change.
 Handing over never waits: each subscriber has a bounded queue, and one that falls too far
 behind is told so (`on_overflow`) and dropped, so a slow subscriber never delays the others
 and never makes the gateway hold more than its queue.
+
+A subscriber that resumes after a change it was sent is first given the changes since, read
+again from the store in its own task (app/subscriptions/resumption.py), then the live ones.
 """
 
 import asyncio
@@ -25,6 +28,7 @@ from app.errors import ServiceUnavailable
 from app.store.change_feed import Document, StoredChange
 from app.store.change_stream import ChangeStreamsUnavailable
 from app.subscriptions.reach import Key, keys_of
+from app.subscriptions.resumption import Resumption
 from app.subscriptions.visibility import Visibility
 
 log = logging.getLogger("instance_gateway")
@@ -45,6 +49,7 @@ class ChangeEvent:
     instance_id: str
     document: Document | None  # the instance after the change; None when DELETED
     at: datetime
+    position: Any  # the change's position in the store's sequence (StoredChange.position)
     # What serving this event to one subscriber computed, for the next one with the same needs.
     memo: dict[Hashable, Any] = field(default_factory=dict)
 
@@ -93,6 +98,7 @@ class _Events:
 
     def __init__(self, change: StoredChange, before: Document | None) -> None:
         self._change = change
+        self._before = before
         document = change.after or before or {}
         self.instance_id = str(document.get("id", ""))
         self._visible: ChangeEvent | None = None
@@ -101,12 +107,23 @@ class _Events:
     def visible(self) -> ChangeEvent:
         if self._visible is None:
             operation = CREATED if self._change.operation == "insert" else UPDATED
-            self._visible = ChangeEvent(operation, self.instance_id, self._change.after, self._change.at)
+            self._visible = ChangeEvent(
+                operation, self.instance_id, self._change.after, self._change.at, self._change.position
+            )
         return self._visible
+
+    def seen_by(self, visibility: Visibility) -> ChangeEvent | None:
+        """The event this subscriber gets: the change if it sees the instance after it, a
+        deletion if it saw it before (and not after), else none."""
+        if visibility.sees(self._change.after, self._change.at):
+            return self.visible()
+        if self._before is not None and visibility.sees(self._before, self._change.at):
+            return self.deleted()
+        return None
 
     def deleted(self) -> ChangeEvent:
         if self._deleted is None:
-            self._deleted = ChangeEvent(DELETED, self.instance_id, None, self._change.at)
+            self._deleted = ChangeEvent(DELETED, self.instance_id, None, self._change.at, self._change.position)
         return self._deleted
 
 
@@ -138,8 +155,9 @@ class _LastImages:
 
 
 class ChangeHub:
-    def __init__(self, queue_size: int, open_timeout_s: float) -> None:
+    def __init__(self, queue_size: int, open_timeout_s: float, resumption: Resumption) -> None:
         self._queue_size = queue_size
+        self.resumption = resumption
         self._open_timeout_s = open_timeout_s
         self._audiences: dict[Hashable, _Audience] = {}  # by visibility key
         # Audiences by each key of their reach: a change is judged only for those its keys name,
@@ -185,15 +203,21 @@ class ChangeHub:
 
     @contextlib.asynccontextmanager
     async def subscribe(
-        self, key: Hashable, make_visibility: Callable[[], Visibility], on_overflow: Callable[[str], None]
-    ) -> AsyncIterator[Subscriber]:
-        """A subscriber to the changes from now on that its visibility lets it see."""
+        self,
+        key: Hashable,
+        make_visibility: Callable[[], Visibility],
+        on_overflow: Callable[[str], None],
+        after: Any = None,
+    ) -> AsyncIterator[AsyncIterator[ChangeEvent]]:
+        """The changes from now on that its visibility lets a subscriber see; given the
+        position of a change (`after`), those since that change first."""
         await self.ready()
         audience = self._audiences.get(key) or self._file(key, _Audience(make_visibility()))
         subscriber = Subscriber(self._queue_size, on_overflow)
         audience.subscribers.add(subscriber)
         try:
-            yield subscriber
+            # A visibility of its own for the replay, whose changes are of other times.
+            yield subscriber if after is None else self._resumed(subscriber, after, make_visibility())
         finally:
             audience.subscribers.discard(subscriber)
             if not audience.subscribers:
@@ -204,15 +228,27 @@ class ChangeHub:
         self._last_images.remember(change)
         events = _Events(change, before)
         for audience in self._concerned(keys_of(before) | keys_of(change.after)):
-            visibility = audience.visibility
-            if visibility.sees(change.after, change.at):
-                event = events.visible()
-            elif before is not None and visibility.sees(before, change.at):
-                event = events.deleted()
-            else:
-                continue
-            for subscriber in list(audience.subscribers):
+            event = events.seen_by(audience.visibility)
+            for subscriber in list(audience.subscribers) if event is not None else ():
                 subscriber.put(event)
+
+    async def _resumed(self, live: Subscriber, after: Any, visibility: Visibility) -> AsyncIterator[ChangeEvent]:
+        """The changes after `after`, read again from the store, then the live ones. The
+        subscriber joined before the replay began, so no change falls between the two; a
+        change both gave (the replay read it before the hub handed it over) comes once."""
+        replayed: set[Any] = set()
+        async with contextlib.aclosing(self.resumption.replay(after)) as changes:
+            async for change in changes:
+                replayed.add(change.position)
+                event = _Events(change, change.before).seen_by(visibility)
+                if event is not None:
+                    yield event
+        async for event in live:
+            # Both follow the store's order: once a live change is past the replay, all are.
+            if event.position in replayed:
+                continue
+            replayed.clear()
+            yield event
 
     def _concerned(self, keys: set[Key]) -> set[_Audience]:
         concerned = set(self._unbounded)
