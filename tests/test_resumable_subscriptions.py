@@ -15,10 +15,10 @@ from app.store.change_feed import LocalChangeFeed, StoredChange
 from app.store.cursors import CursorCodec
 from app.subscriptions.hub import ChangeHub
 from app.subscriptions.resumption import Resumption
-from tests.conftest import DEMO_POLICIES, org_token, user_token
+from tests.conftest import DEMO_POLICIES, Store, org_token, user_token
 from tests.factories import make_instance
 from tests.live_server import LiveGateway, live_gateway
-from tests.test_subscriptions import mutate, serving
+from tests.test_subscriptions import admin_command, mutate, serving
 from tests.websocket_client import GraphQLSocket, subscribed
 
 RESUMABLE = (
@@ -171,6 +171,8 @@ async def test_on_mongodb_a_cursor_the_oplog_has_moved_past_has_expired(tmp_path
                 for n in range(10):  # each seen live, so the gateway's own stream keeps up
                     await labelled(gateway, doc["id"], f"n{n}")
                     await changes(socket, 1)
+            # SecantusDB trims its oplog every thousand entries, or when told to
+            admin_command(Store("wire", server.uri), {"secantusAdmin.pruneOplog": 1})
             async with resumed(gateway, org_token(), after=start["cursor"]) as socket:
                 error = await refusal(socket)
     assert error["extensions"]["code"] == "CURSOR_EXPIRED"
