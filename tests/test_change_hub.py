@@ -31,6 +31,7 @@ class Sees:
     def __init__(self, app_id: str) -> None:
         self.app_id = app_id
         self.reach = frozenset({("appId", app_id)})
+        self.role_holder = None
         self.asked = 0
 
     def sees(self, document: dict[str, Any] | None, at: datetime) -> bool:

@@ -1,13 +1,15 @@
-"""Changes of instance documents as they happen, from either store, in one shape.
+"""Changes of instance documents and of role grants as they happen, from either store, in one
+shape.
 
-On MongoDB they come from one change stream (app/store/change_stream.py); on the embedded
-store, which has none, the store's own writes publish them to a `LocalChangeFeed`.
+On MongoDB they come from change streams (app/store/change_stream.py); on the embedded
+store, which has none, the store's own writes publish them to a `LocalChangeFeed` and a
+`LocalGrantFeed`.
 """
 
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -71,3 +73,39 @@ class LocalChangeFeed:
                 yield await queue.get()
         finally:
             self._readers.remove(queue)
+
+
+class LocalGrantFeed:
+    """The embedded store's feed of role grants: whose grants a write changed. A reader is told
+    of each user once however many of their grants changed before it looked, so the feed holds
+    at most one entry per user and never misses one: a missed revocation would let a subscriber
+    go on seeing what it no longer may."""
+
+    def __init__(self) -> None:
+        self._readers: list[_GrantReader] = []
+
+    def publish(self, user_id: str) -> None:
+        for reader in self._readers:
+            reader.changed.add(user_id)
+            reader.woken.set()
+
+    async def follow(self) -> AsyncIterator[str | None]:
+        """The users whose grants change from now on, after a first None: anyone's may have
+        changed before the reader came."""
+        reader = _GrantReader()
+        self._readers.append(reader)
+        try:
+            yield None
+            while True:
+                await reader.woken.wait()
+                reader.woken.clear()
+                while reader.changed:
+                    yield reader.changed.pop()
+        finally:
+            self._readers.remove(reader)
+
+
+@dataclass(eq=False)
+class _GrantReader:
+    changed: set[str] = field(default_factory=set)
+    woken: asyncio.Event = field(default_factory=asyncio.Event)

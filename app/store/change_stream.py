@@ -1,5 +1,6 @@
-"""Following MongoDB's change stream of the instances collection: one stream, resumed from
-its last resume token after a network error or a step-down, so that no change is lost.
+"""Following MongoDB's change streams of the instances and partyRoles collections: one stream
+each, resumed from its last resume token after a network error or a step-down, so that no
+change is lost.
 
 Change streams need a replica set (a single-node one will do); a standalone server refuses
 them, which `ChangeStreamsUnavailable` reports once.
@@ -36,17 +37,16 @@ class ChangeStreamsUnavailable(Exception):
     """The server cannot give change streams: it is not a replica set member."""
 
 
-async def _enable_pre_images(database: Database) -> None:
+async def _enable_pre_images(collection: Any, without_them: str) -> None:
     """Ask MongoDB (6.0 or later) to keep each document as it was before a change, so that a
     change that takes an instance out of a subscriber's sight can be told from one that never
-    was in it. Without them (an older server, or no collMod privilege) subscribers learn of
-    such changes only for instances they were sent before. Connection errors propagate."""
+    was in it, and a deleted grant names its user. Without them (an older server, or no collMod
+    privilege) `without_them` is logged. Connection errors propagate."""
     try:
-        await database.instances.database.command(
-            {"collMod": database.instances.name, "changeStreamPreAndPostImages": {"enabled": True}}
-        )
+        pre_images = {"changeStreamPreAndPostImages": {"enabled": True}}
+        await collection.database.command({"collMod": collection.name, **pre_images})
     except OperationFailure as error:
-        log.warning("change stream pre-images are off (%s): DELETED reaches only who saw the instance", error)
+        log.warning("change stream pre-images of %s are off (%s): %s", collection.name, error, without_them)
 
 
 async def follow_changes(
@@ -55,16 +55,40 @@ async def follow_changes(
     """Every insert, update, replace and delete of an instance from the stream's opening on
     (`on_open` is called then) until `stopping` is set; raises ChangeStreamsUnavailable on a
     standalone server."""
+    held = _HeldChanges()
+    without_pre_images = "DELETED reaches only who saw the instance"
+    async for event in _events(database.instances, on_open, stopping, without_pre_images):
+        change = held.complete(event) if event is not None else None
+        if change is not None:
+            yield change
+
+
+async def follow_grant_changes(database: Database, stopping: asyncio.Event) -> AsyncIterator[str | None]:
+    """The users whose role grants change, until `stopping` is set; None where it cannot be told
+    whose: first, for what changed before the stream opened, and for a grant deleted where
+    MongoDB keeps no pre-images. Raises ChangeStreamsUnavailable on a standalone server."""
+    without_pre_images = "a deleted grant has every role holder's grants read again"
+    async for event in _events(database.party_roles, lambda: None, stopping, without_pre_images):
+        grants = [] if event is None else [event.get("fullDocumentBeforeChange"), event.get("fullDocument")]
+        users = {str(grant["userId"]) for grant in grants if grant and "userId" in grant}
+        for user in users or [None]:
+            yield user
+
+
+async def _events(
+    collection: Any, on_open: Callable[[], None], stopping: asyncio.Event, without_pre_images: str
+) -> AsyncIterator[dict[str, Any] | None]:
+    """The change events of `collection` until `stopping` is set, after a None where the stream
+    opens without resuming: what changed before then is unknown."""
     resume_token: Any = None
     failures = 0
-    held = _HeldChanges()
     pre_images_asked = False
     while not stopping.is_set():
         try:
             if not pre_images_asked:
-                await _enable_pre_images(database)
+                await _enable_pre_images(collection, without_pre_images)
                 pre_images_asked = True
-            async with await database.instances.watch(
+            async with await collection.watch(
                 [{"$match": {"operationType": {"$in": list(CHANGE_OPERATIONS)}}}],
                 full_document="updateLookup",
                 full_document_before_change="whenAvailable",
@@ -72,22 +96,23 @@ async def follow_changes(
                 max_await_time_ms=MAX_AWAIT_MS,
             ) as stream:
                 if failures:
-                    log.info("the change stream is open again, resumed where it broke")
+                    log.info("the change stream of %s is open again, resumed where it broke", collection.name)
                 failures = 0
                 on_open()
+                if resume_token is None:
+                    yield None
                 while not stopping.is_set():
                     event = await stream.try_next()
                     _stop_if_cancelled()
                     resume_token = stream.resume_token
-                    change = held.complete(event) if event is not None else None
-                    if change is not None:
-                        yield change
+                    if event is not None:
+                        yield event
         except OperationFailure as error:
             if error.code == STANDALONE_CODE:
                 raise ChangeStreamsUnavailable(str(error)) from None
-            failures = await _wait_after(error, failures)
+            failures = await _wait_after(collection.name, error, failures)
         except PyMongoError as error:
-            failures = await _wait_after(error, failures)
+            failures = await _wait_after(collection.name, error, failures)
 
 
 def _stop_if_cancelled() -> None:
@@ -98,12 +123,12 @@ def _stop_if_cancelled() -> None:
         raise asyncio.CancelledError
 
 
-async def _wait_after(error: PyMongoError, failures: int) -> int:
+async def _wait_after(name: str, error: PyMongoError, failures: int) -> int:
     _stop_if_cancelled()
     delay = RETRY_DELAYS_S[min(failures, len(RETRY_DELAYS_S) - 1)]
     # Once per outage at WARNING; while the database stays away, every attempt at DEBUG.
     level = logging.WARNING if failures == 0 else logging.DEBUG
-    log.log(level, "the change stream broke (%s); reopening it from its last position in %.2f s", error, delay)
+    log.log(level, "the change stream of %s broke (%s); reopening it where it broke in %.2f s", name, error, delay)
     await asyncio.sleep(delay)
     return failures + 1
 
