@@ -63,6 +63,7 @@ class Services:
     policies: PolicyRepository
     live: ChangeHub
     stopping: asyncio.Event = field(default_factory=asyncio.Event)  # the gateway is stopping
+    grants_followed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def context_for(self, request: Request) -> Context:
         """The context of one request: UNAUTHENTICATED without a valid token."""
@@ -82,15 +83,19 @@ class Services:
             **live,
         )
 
-    def follow_changes(self, on_open: Callable[[], None]) -> AsyncIterator[StoredChange]:
-        """The store's changes: MongoDB's change stream, or the embedded store's own feed."""
+    async def follow_changes(self, on_open: Callable[[], None]) -> AsyncIterator[StoredChange]:
+        """The store's changes: MongoDB's change stream, or the embedded store's own feed. They
+        open once role grants are followed, so that no subscriber's grants change unseen."""
+        await self.grants_followed.wait()
         feed = self.database.feed
-        return feed.follow(on_open) if feed is not None else follow_changes(self.database, on_open, self.stopping)
+        changes = feed.follow(on_open) if feed is not None else follow_changes(self.database, on_open, self.stopping)
+        async for change in changes:
+            yield change
 
     def follow_grant_changes(self) -> AsyncIterator[str | None]:
         """Whose role grants change: MongoDB's change stream, or the embedded store's own feed."""
-        feed = self.database.grant_feed
-        return feed.follow() if feed is not None else follow_grant_changes(self.database, self.stopping)
+        feed, opened = self.database.grant_feed, self.grants_followed.set
+        return feed.follow(opened) if feed is not None else follow_grant_changes(self.database, opened, self.stopping)
 
     async def access_of(self, caller: Caller) -> Access:
         return await access_of(caller, self.party_roles, self.policies)

@@ -5,11 +5,13 @@ subscribers of the user whose grants changed cost anything."""
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
+
 from app.store.writes import write_all
-from tests.conftest import user_token
+from tests.conftest import Store, open_store, user_token
 from tests.factories import make_instance
 from tests.live_server import LiveGateway
 from tests.test_subscriptions import SET_SUBSTATUS, change, mutate, serving, watching
@@ -71,3 +73,25 @@ async def test_a_grant_given_after_subscribing_is_seen_and_one_taken_away_no_lon
             theirs = await change(stranger)
             assert theirs["instanceId"] == strangers["id"]
             assert reads["2"] == 1
+
+
+@pytest.fixture
+def wire(request: pytest.FixtureRequest) -> Iterator[Store]:
+    yield from open_store(request, "wire")
+
+
+@pytest.mark.wire
+async def test_a_grant_deleted_from_the_collection_is_taken_away(wire):
+    own, other_party = make_instance(party_id="1"), make_instance(party_id="500")
+    dagl = {"userId": "1", "partyId": "500", "roles": ["DAGL"]}
+    with serving(wire, [own, other_party], [dagl]) as gateway:
+        reads = count_role_reads(gateway)
+        async with watching(gateway, user_token(user_id="1", party_id="1")) as socket:
+            await mutate(gateway, SET_SUBSTATUS, {"id": other_party["id"]})
+            assert (await change(socket))["instanceId"] == other_party["id"]
+            # by a pre-image where MongoDB keeps them, else by reading every role holder's again
+            await gateway.on_server(gateway.database.party_roles.delete_one({"userId": "1", "partyId": "500"}))
+            await until(lambda: reads["1"] == 2, "user 1's grants read again")
+            await mutate(gateway, SET_SUBSTATUS, {"id": other_party["id"]})
+            await mutate(gateway, SET_SUBSTATUS, {"id": own["id"]})
+            assert (await change(socket))["instanceId"] == own["id"]

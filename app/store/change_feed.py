@@ -89,13 +89,12 @@ class LocalGrantFeed:
             reader.changed.add(user_id)
             reader.woken.set()
 
-    async def follow(self) -> AsyncIterator[str | None]:
-        """The users whose grants change from now on, after a first None: anyone's may have
-        changed before the reader came."""
+    async def follow(self, on_open: Callable[[], None]) -> AsyncIterator[str]:
+        """The users whose grants change from now on (`on_open` is called then), until the reader stops."""
         reader = _GrantReader()
         self._readers.append(reader)
+        on_open()
         try:
-            yield None
             while True:
                 await reader.woken.wait()
                 reader.woken.clear()

@@ -58,18 +58,20 @@ async def follow_changes(
     held = _HeldChanges()
     without_pre_images = "DELETED reaches only who saw the instance"
     async for event in _events(database.instances, on_open, stopping, without_pre_images):
-        change = held.complete(event) if event is not None else None
+        change = held.complete(event)
         if change is not None:
             yield change
 
 
-async def follow_grant_changes(database: Database, stopping: asyncio.Event) -> AsyncIterator[str | None]:
-    """The users whose role grants change, until `stopping` is set; None where it cannot be told
-    whose: first, for what changed before the stream opened, and for a grant deleted where
-    MongoDB keeps no pre-images. Raises ChangeStreamsUnavailable on a standalone server."""
+async def follow_grant_changes(
+    database: Database, on_open: Callable[[], None], stopping: asyncio.Event
+) -> AsyncIterator[str | None]:
+    """The users whose role grants change from the stream's opening on (`on_open` is called
+    then) until `stopping` is set; None for a grant deleted where MongoDB keeps no pre-images,
+    whose user cannot be told. Raises ChangeStreamsUnavailable on a standalone server."""
     without_pre_images = "a deleted grant has every role holder's grants read again"
-    async for event in _events(database.party_roles, lambda: None, stopping, without_pre_images):
-        grants = [] if event is None else [event.get("fullDocumentBeforeChange"), event.get("fullDocument")]
+    async for event in _events(database.party_roles, on_open, stopping, without_pre_images):
+        grants = [event.get("fullDocumentBeforeChange"), event.get("fullDocument")]
         users = {str(grant["userId"]) for grant in grants if grant and "userId" in grant}
         for user in users or [None]:
             yield user
@@ -77,9 +79,9 @@ async def follow_grant_changes(database: Database, stopping: asyncio.Event) -> A
 
 async def _events(
     collection: Any, on_open: Callable[[], None], stopping: asyncio.Event, without_pre_images: str
-) -> AsyncIterator[dict[str, Any] | None]:
-    """The change events of `collection` until `stopping` is set, after a None where the stream
-    opens without resuming: what changed before then is unknown."""
+) -> AsyncIterator[dict[str, Any]]:
+    """The change events of `collection` from the stream's opening on (`on_open` is called
+    then) until `stopping` is set."""
     resume_token: Any = None
     failures = 0
     pre_images_asked = False
@@ -99,8 +101,6 @@ async def _events(
                     log.info("the change stream of %s is open again, resumed where it broke", collection.name)
                 failures = 0
                 on_open()
-                if resume_token is None:
-                    yield None
                 while not stopping.is_set():
                     event = await stream.try_next()
                     _stop_if_cancelled()
@@ -128,7 +128,9 @@ async def _wait_after(name: str, error: PyMongoError, failures: int) -> int:
     delay = RETRY_DELAYS_S[min(failures, len(RETRY_DELAYS_S) - 1)]
     # Once per outage at WARNING; while the database stays away, every attempt at DEBUG.
     level = logging.WARNING if failures == 0 else logging.DEBUG
-    log.log(level, "the change stream of %s broke (%s); reopening it where it broke in %.2f s", name, error, delay)
+    log.log(
+        level, "the change stream of %s broke (%s); reopening it from its last position in %.2f s", name, error, delay
+    )
     await asyncio.sleep(delay)
     return failures + 1
 

@@ -19,7 +19,7 @@ from app.authorization.access import Access
 from app.authorization.identity import Caller
 from app.errors import GatewayError, ServiceUnavailable
 from app.store.change_stream import ChangeStreamsUnavailable
-from app.subscriptions.hub import ChangeHub
+from app.subscriptions.hub import STANDALONE, ChangeHub
 
 log = logging.getLogger("instance_gateway")
 
@@ -35,8 +35,8 @@ async def follow_grants(hub: ChangeHub, source: GrantSource, read_access: ReadAc
     try:
         async for role_holder in source():
             await regrant(hub, role_holder, read_access)
-    except ChangeStreamsUnavailable:
-        return  # the instances' stream is refused alike, and the hub says so to every subscriber
+    except ChangeStreamsUnavailable as error:
+        hub.close(STANDALONE, error)
     except Exception as error:  # whatever it is, revocations are no longer followed
         hub.close("role grants can no longer be followed", error)
 

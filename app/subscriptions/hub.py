@@ -37,6 +37,10 @@ CREATED, UPDATED, DELETED = "CREATED", "UPDATED", "DELETED"
 LAST_IMAGES = 10_000
 
 ChangeSource = Callable[[Callable[[], None]], AsyncIterator[StoredChange]]
+STANDALONE = (
+    "subscriptions need MongoDB change streams, which only a replica set gives "
+    "(a single-node replica set will do); this MongoDB is a standalone server"
+)
 
 
 @dataclass(eq=False)
@@ -175,11 +179,7 @@ class ChangeHub:
             async for change in source(self._open.set):
                 self.dispatch(change)
         except ChangeStreamsUnavailable as error:
-            self.close(
-                "subscriptions need MongoDB change streams, which only a replica set gives "
-                "(a single-node replica set will do); this MongoDB is a standalone server",
-                error,
-            )
+            self.close(STANDALONE, error)
 
     def close(self, reason: str, error: Exception) -> None:
         """End every subscription with SERVICE_UNAVAILABLE and refuse new ones, for `reason`."""
