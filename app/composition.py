@@ -17,10 +17,11 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.routing import Route, WebSocketRoute
 
+from app.authorization.access import Access
 from app.authorization.identity import Caller, TokenVerifier
 from app.authorization.policy_repository import PolicyRepository
 from app.config import Settings
-from app.context import Context
+from app.context import Context, access_of
 from app.graphql.http.graphiql import graphiql_static
 from app.graphql.http.view import METHODS, GraphQLView
 from app.graphql.http.websocket import GraphQLWebSocket
@@ -36,12 +37,13 @@ from app.metrics import Metrics
 from app.request_record import RequestRecord
 from app.rest.routes import rest_routes
 from app.store.change_feed import StoredChange
-from app.store.change_stream import follow_changes, replay_changes
+from app.store.change_stream import follow_changes, follow_grant_changes, replay_changes
 from app.store.changes import InstanceChanges
 from app.store.cursors import CursorCodec
 from app.store.database import Database, connect, ensure_indexes, preparation_timeout
 from app.store.instances import InstanceStore
 from app.store.party_roles import PartyRoles
+from app.subscriptions.grants import follow_grants
 from app.subscriptions.hub import ChangeHub
 from app.subscriptions.resumption import Resumption
 
@@ -63,6 +65,7 @@ class Services:
     policies: PolicyRepository
     live: ChangeHub
     stopping: asyncio.Event = field(default_factory=asyncio.Event)  # the gateway is stopping
+    grants_followed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def context_for(self, request: Request) -> Context:
         """The context of one request: UNAUTHENTICATED without a valid token."""
@@ -82,21 +85,33 @@ class Services:
             **live,
         )
 
-    def follow_changes(self, on_open: Callable[[], None]) -> AsyncIterator[StoredChange]:
-        """The store's changes: MongoDB's change stream, or the embedded store's own feed."""
+    async def follow_changes(self, on_open: Callable[[], None]) -> AsyncIterator[StoredChange]:
+        """The store's changes: MongoDB's change stream, or the embedded store's own feed. They
+        open once role grants are followed, so that no subscriber's grants change unseen."""
+        await self.grants_followed.wait()
         feed = self.database.feed
-        return feed.follow(on_open) if feed is not None else follow_changes(self.database, on_open, self.stopping)
+        changes = feed.follow(on_open) if feed is not None else follow_changes(self.database, on_open, self.stopping)
+        async for change in changes:
+            yield change
 
-    async def stop_following(self, following: asyncio.Task[None]) -> None:
-        """End the change hub's task. A change stream is asked to end after its current read, so
-        that it closes its cursor and gives its connection back; the embedded feed holds none."""
+    def follow_grant_changes(self) -> AsyncIterator[str | None]:
+        """Whose role grants change: MongoDB's change stream, or the embedded store's own feed."""
+        feed, opened = self.database.grant_feed, self.grants_followed.set
+        return feed.follow(opened) if feed is not None else follow_grant_changes(self.database, opened, self.stopping)
+
+    async def access_of(self, caller: Caller) -> Access:
+        return await access_of(caller, self.party_roles, self.policies)
+
+    async def stop_following(self, *followers: asyncio.Task[None]) -> None:
+        """End the tasks that follow changes. A change stream is asked to end after its current
+        read, so that it closes its cursor and gives its connection back; the embedded feeds hold none."""
         if self.database.feed is None:
             self.stopping.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(following), STOP_FOLLOWING_S)
-        following.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await following
+            await asyncio.wait(followers, timeout=STOP_FOLLOWING_S)
+        for following in followers:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
 
 
 def load_policies(settings: Settings) -> PolicyRepository:
@@ -174,6 +189,9 @@ def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
         )
         await readiness.start()
         following = asyncio.create_task(services.live.run(services.follow_changes), name="change-hub")
+        regranting = asyncio.create_task(
+            follow_grants(services.live, services.follow_grant_changes, services.access_of), name="grant-follower"
+        )
         recording = asyncio.create_task(services.changes.keep_recording(), name="audit-outbox")
         metrics.sample(metrics.open_subscriptions, lambda: services.live.subscriber_count)
         metrics.sample(metrics.unbounded_subscriptions, lambda: services.live.unbounded_subscriber_count)
@@ -183,7 +201,7 @@ def create_app(settings: Settings, *, seed: Seeder | None = None) -> Starlette:
             yield
         finally:
             # The server has let in-flight requests finish before it ends the lifespan.
-            await services.stop_following(following)
+            await services.stop_following(following, regranting)
             recording.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await recording

@@ -54,12 +54,7 @@ class Context:
 
     async def access(self) -> Access:
         if self._access is None:
-            roles: dict[str, frozenset[str]] = {}
-            if self.caller.role_holder:
-                roles = await self.party_roles.roles_of(self.caller.role_holder)
-            if self.caller.party_id:
-                roles[self.caller.party_id] = roles.get(self.caller.party_id, frozenset()) | {OWN_PARTY_ROLE}
-            self._access = Access(caller=self.caller, roles_by_party=roles, policies=self.policies)
+            self._access = await access_of(self.caller, self.party_roles, self.policies)
         return self._access
 
     async def read_restriction(self) -> dict[str, Any]:
@@ -77,3 +72,14 @@ class Context:
 
     async def actions(self) -> InstanceActions:
         return InstanceActions(await self.access(), self.store, self.changes, self.now)
+
+
+async def access_of(caller: Caller, party_roles: PartyRoles, policies: PolicyRepository) -> Access:
+    """The caller's access with their grants as stored now; a subscriber's is decided again with
+    it when their grants change (app/subscriptions/grants.py)."""
+    roles: dict[str, frozenset[str]] = {}
+    if caller.role_holder:
+        roles = await party_roles.roles_of(caller.role_holder)
+    if caller.party_id:
+        roles[caller.party_id] = roles.get(caller.party_id, frozenset()) | {OWN_PARTY_ROLE}
+    return Access(caller=caller, roles_by_party=roles, policies=policies)

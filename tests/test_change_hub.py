@@ -1,10 +1,11 @@
 """The change hub's decisions, directly: who gets what of a change, whom a change is judged
-for, and the slow-consumer limit."""
+for, whom a change of grants re-decides, and the slow-consumer limit."""
 
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,17 +13,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.authorization.access import Access
+from app.authorization.access import OWN_PARTY_ROLE, Access
+from app.authorization.identity import Caller
+from app.context import access_of
 from app.errors import ServiceUnavailable
 from app.store.change_feed import LocalChangeFeed, StoredChange
 from app.store.change_stream import ChangeStreamsUnavailable
 from app.store.cursors import CursorCodec
+from app.store.documents import normalize_instance
 from app.store.filters import compile_read_query
 from app.store.matching import matcher
+from app.subscriptions.grants import follow_grants, regrant
 from app.subscriptions.hub import ChangeEvent, ChangeHub
 from app.subscriptions.resumption import Resumption
 from app.subscriptions.visibility import Visibility, visibility_key
-from tests.generated_changes import accesses, instance_documents, instance_filters
+from tests.factories import make_instance
+from tests.generated_changes import PARTIES, POLICIES, ROLES, accesses, instance_documents, instance_filters
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 # The tests here dispatch by hand; none resumes.
@@ -35,6 +41,7 @@ class Sees:
     def __init__(self, app_id: str) -> None:
         self.app_id = app_id
         self.reach = frozenset({("appId", app_id)})
+        self.role_holder = None
         self.asked = 0
 
     def sees(self, document: dict[str, Any] | None, at: datetime) -> bool:
@@ -230,6 +237,133 @@ def test_the_indexed_hub_delivers_exactly_what_judging_every_subscriber_would(su
                     expected[n] += [judged] if judged else []
             for n, subscriber in enumerate(subscribers):
                 delivered[n] = [(e.operation, e.instance_id, e.document) for e in drain(subscriber)]
+        return delivered, expected
+
+    delivered, expected = asyncio.run(deliveries())
+    assert delivered == expected
+
+
+class StoredGrants:
+    """partyRoles as a dict, counting whose grants are read."""
+
+    def __init__(self, grants: dict[str, dict[str, frozenset[str]]] | None = None) -> None:
+        self.grants = grants or {}
+        self.reads: Counter[str] = Counter()
+
+    async def roles_of(self, user_id: str) -> dict[str, frozenset[str]]:
+        self.reads[user_id] += 1
+        return dict(self.grants.get(user_id, {}))
+
+    def read_access(self, caller: Caller) -> Awaitable[Access]:
+        return access_of(caller, self, POLICIES)  # type: ignore[arg-type]  # PartyRoles' one method
+
+
+def end_user(user: str, roles: dict[str, frozenset[str]] | None = None) -> Access:
+    own = {user: frozenset({OWN_PARTY_ROLE})}
+    return Access(Caller(user_id=user, party_id=user, auth_level=2), {**(roles or {}), **own}, POLICIES)
+
+
+def subscription(hub: ChangeHub, access: Access, instance_filter: Any = None) -> Any:
+    visibility = functools.partial(Visibility, access, instance_filter)
+    return hub.subscribe(visibility_key(access, instance_filter), visibility, print)
+
+
+def party_doc(party: str) -> dict[str, Any]:
+    """An instance of the party that its DAGL may read (at auth level 2)."""
+    return {"_id": 1, **normalize_instance(make_instance(party_id=party, app_id="ttd/melding", guid="x"))}
+
+
+DAGL = frozenset({"DAGL"})
+
+
+async def test_a_grant_change_re_decides_its_users_subscribers_alone():
+    stored = StoredGrants({"1": {"500": DAGL}})
+    async with open_hub(queue_size=100) as hub, contextlib.AsyncExitStack() as stack:
+        first = await stack.enter_async_context(subscription(hub, end_user("1")))
+        others = [await stack.enter_async_context(subscription(hub, end_user(str(n)))) for n in range(2000, 3000)]
+        other_visibilities = [s.audience.visibility for s in others]
+        await regrant(hub, "1", stored.read_access)
+        assert stored.reads == {"1": 1}
+        assert [s.audience.visibility for s in others] == other_visibilities
+        hub.dispatch(StoredChange("update", 1, None, party_doc("500"), NOW))
+        assert [e.instance_id for e in drain(first)] == ["500/x"]
+        # a subscription made since with the new grants shares the re-filed audience
+        second = await stack.enter_async_context(subscription(hub, end_user("1", {"500": DAGL})))
+        assert second.audience is first.audience
+        stored.grants["1"] = {}
+        await regrant(hub, "1", stored.read_access)
+        hub.dispatch(StoredChange("update", 1, None, party_doc("500"), NOW))
+        assert drain(first) == drain(second) == []  # and no DELETED for what the revocation hid
+        assert all(drain(s) == [] for s in others)
+
+
+async def test_a_user_whose_changed_grants_cannot_be_read_is_told_so_and_others_go_on():
+    async def unreadable(caller: Caller) -> Access:
+        raise ServiceUnavailable("the database is away")
+
+    async with (
+        open_hub() as hub,
+        subscription(hub, end_user("1")) as first,
+        subscription(hub, end_user("2")) as second,
+        subscription(hub, Access(Caller(org="ttd", auth_level=3), {}, POLICIES)) as owner,
+    ):
+        await regrant(hub, None, unreadable)  # anyone's: each role holder's subscribers end
+        for subscriber in (first, second):
+            with pytest.raises(ServiceUnavailable, match="subscribe again"):
+                await anext(subscriber)
+        assert drain(owner) == []
+
+
+async def test_when_grants_can_no_longer_be_followed_every_subscription_ends():
+    async def broken() -> AsyncIterator[str | None]:
+        yield "1"
+        raise RuntimeError("the feed broke")
+
+    async with open_hub() as hub, subscription(hub, end_user("1")) as subscriber:
+        await follow_grants(hub, broken, StoredGrants().read_access)
+        with pytest.raises(ServiceUnavailable, match="role grants can no longer be followed"):
+            await anext(subscriber)
+        with pytest.raises(ServiceUnavailable):
+            await hub.ready()
+
+
+@st.composite
+def _grant_changes(draw: st.DrawFn, length: int) -> dict[int, list[tuple[str, dict[str, frozenset[str]]]]]:
+    """Grants given and taken before some of `length` changes: position -> (user, their grants now)."""
+    grants = st.dictionaries(st.sampled_from(PARTIES), st.frozensets(st.sampled_from(ROLES), min_size=1), max_size=3)
+    positions = st.integers(0, length)
+    return draw(st.dictionaries(positions, st.lists(st.tuples(st.sampled_from(["1", "2"]), grants), max_size=2)))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(accesses, instance_filters), min_size=1, max_size=5), _changes(), st.data())
+def test_after_grants_given_and_taken_delivery_is_a_fresh_subscriptions(subscriptions, run, data):
+    grant_changes = data.draw(_grant_changes(len(run)))
+
+    async def deliveries() -> tuple[list[list[Any]], list[list[Any]]]:
+        stored = StoredGrants()
+        current = [access for access, _ in subscriptions]  # what a fresh subscription would have
+        expected: list[list[Any]] = [[] for _ in subscriptions]
+        async with open_hub(queue_size=100) as hub, contextlib.AsyncExitStack() as stack:
+            subscribers = [await stack.enter_async_context(subscription(hub, a, f)) for a, f in subscriptions]
+            images: dict[int, Any] = {}
+            for position, (operation, key, document) in enumerate([*run, ("", 0, None)]):
+                for user, grants in grant_changes.get(position, []):
+                    stored.grants[user] = grants
+                    await regrant(hub, user, stored.read_access)
+                    current = [
+                        await stored.read_access(a.caller) if a.caller.role_holder == user else a for a in current
+                    ]
+                if not operation:
+                    break
+                before, after = images.get(key), None if operation == "delete" else document
+                change = StoredChange(operation, key, before, after, NOW)
+                images[key] = after
+                hub.dispatch(change)
+                for n, (_, instance_filter) in enumerate(subscriptions):
+                    judged = _judged(current[n], instance_filter, change, before)
+                    expected[n] += [judged] if judged else []
+            delivered = [[(e.operation, e.instance_id, e.document) for e in drain(s)] for s in subscribers]
         return delivered, expected
 
     delivered, expected = asyncio.run(deliveries())

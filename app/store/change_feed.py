@@ -1,9 +1,10 @@
-"""Changes of instance documents as they happen, from either store, in one shape.
+"""Changes of instance documents and of role grants as they happen, from either store, in one
+shape.
 
-On MongoDB they come from one change stream (app/store/change_stream.py); on the embedded
-store, which has none, the store's own writes publish them to a `LocalChangeFeed`. Each change
-has a position in its store's sequence, from which the changes after it can be read again
-(`replay`), as long as the store still holds them.
+On MongoDB they come from change streams (app/store/change_stream.py); on the embedded
+store, which has none, the store's own writes publish them to a `LocalChangeFeed` and a
+`LocalGrantFeed`. Each change of an instance has a position in its store's sequence, from which
+the changes after it can be read again (`replay`), as long as the store still holds them.
 """
 
 import asyncio
@@ -12,7 +13,7 @@ import logging
 import secrets
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -112,3 +113,38 @@ class LocalChangeFeed:
             raise PositionForgotten
         for change in list(self._recent)[int(number) - oldest :]:
             yield change
+
+
+class LocalGrantFeed:
+    """The embedded store's feed of role grants: whose grants a write changed. A reader is told
+    of each user once however many of their grants changed before it looked, so the feed holds
+    at most one entry per user and never misses one: a missed revocation would let a subscriber
+    go on seeing what it no longer may."""
+
+    def __init__(self) -> None:
+        self._readers: list[_GrantReader] = []
+
+    def publish(self, user_id: str) -> None:
+        for reader in self._readers:
+            reader.changed.add(user_id)
+            reader.woken.set()
+
+    async def follow(self, on_open: Callable[[], None]) -> AsyncIterator[str]:
+        """The users whose grants change from now on (`on_open` is called then), until the reader stops."""
+        reader = _GrantReader()
+        self._readers.append(reader)
+        on_open()
+        try:
+            while True:
+                await reader.woken.wait()
+                reader.woken.clear()
+                while reader.changed:
+                    yield reader.changed.pop()
+        finally:
+            self._readers.remove(reader)
+
+
+@dataclass(eq=False)
+class _GrantReader:
+    changed: set[str] = field(default_factory=set)
+    woken: asyncio.Event = field(default_factory=asyncio.Event)

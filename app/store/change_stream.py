@@ -1,5 +1,6 @@
-"""Following MongoDB's change stream of the instances collection: one stream, resumed from
-its last resume token after a network error or a step-down, so that no change is lost.
+"""Following MongoDB's change streams of the instances and partyRoles collections: one stream
+each, resumed from its last resume token after a network error or a step-down, so that no
+change is lost.
 
 Change streams need a replica set (a single-node one will do); a standalone server refuses
 them, which `ChangeStreamsUnavailable` reports once. The changes after one change are read
@@ -43,17 +44,16 @@ class ChangeStreamsUnavailable(Exception):
     """The server cannot give change streams: it is not a replica set member."""
 
 
-async def _enable_pre_images(database: Database) -> None:
+async def _enable_pre_images(collection: Any, without_them: str) -> None:
     """Ask MongoDB (6.0 or later) to keep each document as it was before a change, so that a
     change that takes an instance out of a subscriber's sight can be told from one that never
-    was in it. Without them (an older server, or no collMod privilege) subscribers learn of
-    such changes only for instances they were sent before. Connection errors propagate."""
+    was in it, and a deleted grant names its user. Without them (an older server, or no collMod
+    privilege) `without_them` is logged. Connection errors propagate."""
     try:
-        await database.instances.database.command(
-            {"collMod": database.instances.name, "changeStreamPreAndPostImages": {"enabled": True}}
-        )
+        pre_images = {"changeStreamPreAndPostImages": {"enabled": True}}
+        await collection.database.command({"collMod": collection.name, **pre_images})
     except OperationFailure as error:
-        log.warning("change stream pre-images are off (%s): DELETED reaches only who saw the instance", error)
+        log.warning("change stream pre-images of %s are off (%s): %s", collection.name, error, without_them)
 
 
 async def follow_changes(
@@ -62,33 +62,58 @@ async def follow_changes(
     """Every insert, update, replace and delete of an instance from the stream's opening on
     (`on_open` is called then) until `stopping` is set; raises ChangeStreamsUnavailable on a
     standalone server."""
+    held = _HeldChanges()
+    without_pre_images = "DELETED reaches only who saw the instance"
+    async for event in _events(database.instances, on_open, stopping, without_pre_images):
+        change = held.complete(event)
+        if change is not None:
+            yield change
+
+
+async def follow_grant_changes(
+    database: Database, on_open: Callable[[], None], stopping: asyncio.Event
+) -> AsyncIterator[str | None]:
+    """The users whose role grants change from the stream's opening on (`on_open` is called
+    then) until `stopping` is set; None for a grant deleted where MongoDB keeps no pre-images,
+    whose user cannot be told. Raises ChangeStreamsUnavailable on a standalone server."""
+    without_pre_images = "a deleted grant has every role holder's grants read again"
+    async for event in _events(database.party_roles, on_open, stopping, without_pre_images):
+        grants = [event.get("fullDocumentBeforeChange"), event.get("fullDocument")]
+        users = {str(grant["userId"]) for grant in grants if grant and "userId" in grant}
+        for user in users or [None]:
+            yield user
+
+
+async def _events(
+    collection: Any, on_open: Callable[[], None], stopping: asyncio.Event, without_pre_images: str
+) -> AsyncIterator[dict[str, Any]]:
+    """The change events of `collection` from the stream's opening on (`on_open` is called
+    then) until `stopping` is set."""
     resume_token: Any = None
     failures = 0
-    held = _HeldChanges()
     pre_images_asked = False
     while not stopping.is_set():
         try:
             if not pre_images_asked:
-                await _enable_pre_images(database)
+                await _enable_pre_images(collection, without_pre_images)
                 pre_images_asked = True
-            async with await _watch(database, resume_token) as stream:
+            async with await _watch(collection, resume_token) as stream:
                 if failures:
-                    log.info("the change stream is open again, resumed where it broke")
+                    log.info("the change stream of %s is open again, resumed where it broke", collection.name)
                 failures = 0
                 on_open()
                 while not stopping.is_set():
                     event = await stream.try_next()
                     _stop_if_cancelled()
                     resume_token = stream.resume_token
-                    change = held.complete(event) if event is not None else None
-                    if change is not None:
-                        yield change
+                    if event is not None:
+                        yield event
         except OperationFailure as error:
             if error.code == STANDALONE_CODE:
                 raise ChangeStreamsUnavailable(str(error)) from None
-            failures = await _wait_after(error, failures)
+            failures = await _wait_after(collection.name, error, failures)
         except PyMongoError as error:
-            failures = await _wait_after(error, failures)
+            failures = await _wait_after(collection.name, error, failures)
 
 
 async def replay_changes(database: Database, after: Any) -> AsyncIterator[StoredChange]:
@@ -103,7 +128,7 @@ async def replay_changes(database: Database, after: Any) -> AsyncIterator[Stored
     held = _HeldChanges()
     try:
         with driver_errors():
-            async with await _watch(database, resume_token) as stream:
+            async with await _watch(database.instances, resume_token) as stream:
                 # None: a read found nothing more, the stream is at the present.
                 while (event := await stream.try_next()) is not None:
                     change = held.complete(event)
@@ -115,9 +140,9 @@ async def replay_changes(database: Database, after: Any) -> AsyncIterator[Stored
         raise
 
 
-async def _watch(database: Database, resume_after: Any) -> Any:
-    # The one way both the followed stream and a replay read changes, so they read alike.
-    return await database.instances.watch(
+async def _watch(collection: Any, resume_after: Any) -> Any:
+    # The one way both the followed streams and a replay read changes, so they read alike.
+    return await collection.watch(
         [{"$match": {"operationType": {"$in": list(CHANGE_OPERATIONS)}}}],
         full_document="updateLookup",
         full_document_before_change="whenAvailable",
@@ -134,12 +159,14 @@ def _stop_if_cancelled() -> None:
         raise asyncio.CancelledError
 
 
-async def _wait_after(error: PyMongoError, failures: int) -> int:
+async def _wait_after(name: str, error: PyMongoError, failures: int) -> int:
     _stop_if_cancelled()
     delay = RETRY_DELAYS_S[min(failures, len(RETRY_DELAYS_S) - 1)]
     # Once per outage at WARNING; while the database stays away, every attempt at DEBUG.
     level = logging.WARNING if failures == 0 else logging.DEBUG
-    log.log(level, "the change stream broke (%s); reopening it from its last position in %.2f s", error, delay)
+    log.log(
+        level, "the change stream of %s broke (%s); reopening it from its last position in %.2f s", name, error, delay
+    )
     await asyncio.sleep(delay)
     return failures + 1
 

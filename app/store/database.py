@@ -27,7 +27,7 @@ from pymongo.errors import (
 )
 
 from app.errors import BadUserInput, ServiceUnavailable
-from app.store.change_feed import LocalChangeFeed, StoredChange
+from app.store.change_feed import LocalChangeFeed, LocalGrantFeed, StoredChange
 from app.store.commands import note
 from app.store.ordering import SORT_FIELDS, TIE_BREAK
 from app.store.shard_key import EVENT_SHARD_KEY, INSTANCE_SHARD_KEY, instance_key
@@ -81,6 +81,7 @@ class Database:
     embedded: bool
     # The embedded store's changes of instances; MongoDB's come from its change stream.
     feed: LocalChangeFeed | None = None
+    grant_feed: LocalGrantFeed | None = None  # and its changes of role grants
     address: str = ""  # for the operator's messages: MongoDB's URL without credentials
 
     async def replace_by(self, collection: Any, keys: Sequence[str], documents: Sequence[dict[str, Any]]) -> Upserts:
@@ -97,6 +98,7 @@ class Database:
                 await ensure_indexes(self)
                 for document in documents:
                     self._publish(collection, None, document)
+                    self._publish_grant(collection, document)
                 return Upserts(inserted=len(documents))
             if self.embedded:
                 # mongomock's bulk_write does not accept PyMongo 4.x operation objects. Each find_one
@@ -110,6 +112,8 @@ class Database:
                     inserted, updated = inserted + (result.upserted_id is not None), updated + result.modified_count
                     if published:
                         self._publish(collection, before, await collection.find_one(match))
+                    elif result.upserted_id is not None or result.modified_count:
+                        self._publish_grant(collection, document)
                 return Upserts(inserted, updated, len(documents) - inserted - updated)
             if not documents:
                 return Upserts()
@@ -154,6 +158,10 @@ class Database:
             return
         operation = "insert" if before is None else "update"
         self.feed.publish(StoredChange(operation, after["_id"], before, after, utc_now()))
+
+    def _publish_grant(self, collection: Any, grant: dict[str, Any]) -> None:
+        if self.grant_feed is not None and collection is self.party_roles:
+            self.grant_feed.publish(str(grant["userId"]))
 
     async def find_batches(
         self,
@@ -245,6 +253,7 @@ def connect(url: str | None, database_name: str, *, timeout_ms: int | None = Non
         party_roles=database["partyRoles"],
         embedded=not url,
         feed=None if url else LocalChangeFeed(),
+        grant_feed=None if url else LocalGrantFeed(),
         address=_without_credentials(url) if url else "the embedded store",
     )
 

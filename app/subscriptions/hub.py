@@ -5,7 +5,9 @@ as CREATED, UPDATED or DELETED from that subscriber's point of view.
 Subscribers who share a visibility form one audience, judged once per change. Audiences are
 filed under the orgs, apps and parties their visibility can ever see (its reach), so a change
 costs what the audiences its own org, app and party (before and after it) name cost, however
-many others listen; only audiences that name none are judged for every change.
+many others listen; only audiences that name none are judged for every change. Audiences are
+also filed under the user whose grants decide their visibility, so that a change of that
+user's grants re-files theirs alone (`audiences_of`, `refile`: app/subscriptions/grants.py).
 
 Handing over never waits: each subscriber has a bounded queue, and one that falls too far
 behind is told so (`on_overflow`) and dropped, so a slow subscriber never delays the others
@@ -39,6 +41,10 @@ CREATED, UPDATED, DELETED = "CREATED", "UPDATED", "DELETED"
 LAST_IMAGES = 10_000
 
 ChangeSource = Callable[[Callable[[], None]], AsyncIterator[StoredChange]]
+STANDALONE = (
+    "subscriptions need MongoDB change streams, which only a replica set gives "
+    "(a single-node replica set will do); this MongoDB is a standalone server"
+)
 
 
 @dataclass(eq=False)
@@ -59,6 +65,7 @@ class Subscriber:
         self._queue: asyncio.Queue[ChangeEvent | Exception] = asyncio.Queue(queue_size)
         self._on_overflow = on_overflow
         self.dropped: str | None = None
+        self.audience: _Audience | None = None  # the hub's: whom it is judged with
 
     def __aiter__(self) -> "Subscriber":
         return self
@@ -88,9 +95,15 @@ class Subscriber:
 class _Audience:
     """The subscribers who share one visibility: a change is judged once for all of them."""
 
-    def __init__(self, visibility: Visibility) -> None:
+    def __init__(self, key: Hashable, visibility: Visibility) -> None:
+        self.key = key
         self.visibility = visibility
         self.subscribers: set[Subscriber] = set()
+
+    def take(self, subscribers: set[Subscriber]) -> None:
+        self.subscribers |= subscribers
+        for subscriber in subscribers:
+            subscriber.audience = self
 
 
 class _Events:
@@ -164,6 +177,7 @@ class ChangeHub:
         # and for those whose reach is unbounded.
         self._reached_by: dict[Key, set[_Audience]] = {}
         self._unbounded: set[_Audience] = set()
+        self._by_role_holder: dict[str, set[_Audience]] = {}
         self._last_images = _LastImages()
         self._open = asyncio.Event()
         self.unavailable: str | None = None
@@ -183,13 +197,14 @@ class ChangeHub:
             async for change in source(self._open.set):
                 self.dispatch(change)
         except ChangeStreamsUnavailable as error:
-            self.unavailable = (
-                "subscriptions need MongoDB change streams, which only a replica set gives "
-                "(a single-node replica set will do); this MongoDB is a standalone server"
-            )
-            log.error("subscriptions are off: %s (%s). Queries and mutations work.", self.unavailable, error)
-            for subscriber in [s for audience in self._audiences.values() for s in audience.subscribers]:
-                subscriber.end(ServiceUnavailable(self.unavailable))
+            self.close(STANDALONE, error)
+
+    def close(self, reason: str, error: Exception) -> None:
+        """End every subscription with SERVICE_UNAVAILABLE and refuse new ones, for `reason`."""
+        self.unavailable = reason
+        log.error("subscriptions are off: %s (%s). Queries and mutations work.", reason, error)
+        for subscriber in [s for audience in self._audiences.values() for s in audience.subscribers]:
+            subscriber.end(ServiceUnavailable(reason))
 
     async def ready(self) -> None:
         """Raises SERVICE_UNAVAILABLE unless changes are followed (after a short wait at start)."""
@@ -212,16 +227,32 @@ class ChangeHub:
         """The changes from now on that its visibility lets a subscriber see; given the
         position of a change (`after`), those since that change first."""
         await self.ready()
-        audience = self._audiences.get(key) or self._file(key, _Audience(make_visibility()))
+        audience = self._audiences.get(key) or self._file(key, _Audience(key, make_visibility()))
         subscriber = Subscriber(self._queue_size, on_overflow)
-        audience.subscribers.add(subscriber)
+        audience.take({subscriber})
         try:
             # A visibility of its own for the replay, whose changes are of other times.
             yield subscriber if after is None else self._resumed(subscriber, after, make_visibility())
         finally:
+            audience = subscriber.audience  # another since, if its caller's grants changed
+            assert audience is not None
             audience.subscribers.discard(subscriber)
             if not audience.subscribers:
-                self._unfile(key, audience)
+                self._unfile(audience.key, audience)
+
+    def audiences_of(self, role_holder: str | None) -> list[_Audience]:
+        """The audiences whose visibility this user's grants decide; None: any user's."""
+        if role_holder is None:
+            return [audience for audiences in self._by_role_holder.values() for audience in audiences]
+        return list(self._by_role_holder.get(role_holder, ()))
+
+    def refile(self, audience: _Audience, key: Hashable, visibility: Visibility) -> None:
+        """`audience`'s subscribers see as `visibility` from the next change on, with those
+        who already do (their caller's grants changed: `key` is of the grants as they are now)."""
+        if self._audiences.get(audience.key) is not audience or key == audience.key:
+            return  # all left while the grants were read, or the grants came out the same
+        self._unfile(audience.key, audience)
+        (self._audiences.get(key) or self._file(key, _Audience(key, visibility))).take(audience.subscribers)
 
     def dispatch(self, change: StoredChange) -> None:
         before = self._last_images.before(change)
@@ -258,6 +289,8 @@ class ChangeHub:
 
     def _file(self, key: Hashable, audience: _Audience) -> _Audience:
         self._audiences[key] = audience
+        if audience.visibility.role_holder is not None:
+            self._by_role_holder.setdefault(audience.visibility.role_holder, set()).add(audience)
         reach = audience.visibility.reach
         if reach is None:
             self._unbounded.add(audience)
@@ -267,6 +300,11 @@ class ChangeHub:
 
     def _unfile(self, key: Hashable, audience: _Audience) -> None:
         del self._audiences[key]
+        if audience.visibility.role_holder is not None:
+            held = self._by_role_holder[audience.visibility.role_holder]
+            held.discard(audience)
+            if not held:
+                del self._by_role_holder[audience.visibility.role_holder]
         self._unbounded.discard(audience)
         for reach_key in audience.visibility.reach or ():
             filed = self._reached_by[reach_key]

@@ -1,7 +1,8 @@
 """What one subscriber may see of a changed instance: its read restriction and its filter, as
 one compiled query matched against the document in process. Subscribers with the same caller,
 roles and filter share one Visibility, so a change is judged once for all of them, and only
-when it names an org, app or party within the Visibility's `reach`."""
+when it names an org, app or party within the Visibility's `reach`. When the caller's grants
+change, `regranted` gives what a fresh subscription would see."""
 
 from collections.abc import Callable, Hashable, Mapping
 from datetime import datetime, timedelta
@@ -10,6 +11,7 @@ from typing import Any
 import orjson
 
 from app.authorization.access import Access
+from app.authorization.identity import Caller
 from app.store.filters import compile_read_query
 from app.store.matching import Document, matcher
 from app.subscriptions.reach import Reach, narrowest, reach_of
@@ -31,8 +33,17 @@ class Visibility:
         self._matches: Callable[[Document], bool] | None = None
         self._decided_at: datetime | None = None
         # The restriction's orgs, apps and parties come of the caller's roles and the policies,
-        # which hold for the subscription's life; only its visibleAfter clause moves with time.
+        # which change only by `regranted`; only its visibleAfter clause moves with time.
         self.reach: Reach | None = narrowest(reach_of(instance_filter), reach_of(access.read_restriction(utc_now())))
+        self.role_holder = access.caller.role_holder  # whose grants decide it (the change hub files it so)
+
+    @property
+    def caller(self) -> Caller:
+        return self._access.caller
+
+    def regranted(self, access: Access) -> tuple[Hashable, "Visibility"]:
+        """The key and visibility of the same filter for `access`: the caller's as their grants are now."""
+        return visibility_key(access, self._filter), Visibility(access, self._filter)
 
     def sees(self, document: Document | None, at: datetime) -> bool:
         """Whether this subscriber may read `document` and it matches the filter, at `at`."""
