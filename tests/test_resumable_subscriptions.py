@@ -226,6 +226,7 @@ async def test_a_replay_waits_in_its_own_subscriber_and_the_seam_drops_what_both
 
 class Sees:
     reach = None
+    role_holder = None
 
     def sees(self, document: dict[str, Any] | None, at: datetime) -> bool:
         return document is not None
