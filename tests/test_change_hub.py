@@ -18,7 +18,7 @@ from app.authorization.identity import Caller
 from app.context import access_of
 from app.errors import ServiceUnavailable
 from app.store.change_feed import LocalChangeFeed, StoredChange
-from app.store.change_stream import ChangeStreamsUnavailable
+from app.store.change_stream import ChangesLost, ChangeStreamsUnavailable
 from app.store.cursors import CursorCodec
 from app.store.documents import normalize_instance
 from app.store.filters import compile_read_query
@@ -325,6 +325,63 @@ async def test_when_grants_can_no_longer_be_followed_every_subscription_ends():
             await anext(subscriber)
         with pytest.raises(ServiceUnavailable):
             await hub.ready()
+
+
+async def test_when_changes_were_lost_every_subscription_ends_and_following_starts_again():
+    # The stream could not resume (the oplog moved past it): subscribers missed changes unsaid.
+    hub = ChangeHub(10, open_timeout_s=1, resumption=RESUMPTION)
+    opened = 0
+    lost = asyncio.Event()
+
+    async def breaks_once(on_open):
+        nonlocal opened
+        opened += 1
+        on_open()
+        if opened == 1:
+            await lost.wait()
+            raise ChangesLost("the change stream of instances cannot resume")
+        await asyncio.Event().wait()
+        yield
+
+    following = asyncio.create_task(hub.run(breaks_once))
+    try:
+        await hub.ready()
+        async with hub.subscribe("a", lambda: Sees("ttd/a"), print) as before:
+            lost.set()
+            with pytest.raises(ServiceUnavailable, match="query again, then subscribe again"):
+                await anext(before)
+        async with hub.subscribe("a", lambda: Sees("ttd/a"), print) as after:
+            assert opened == 2, "following started again"
+            hub.dispatch(StoredChange("insert", 1, None, doc(), NOW))
+            assert [e.operation for e in drain(after)] == ["CREATED"]
+    finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+
+
+async def test_when_grant_changes_were_lost_role_holders_subscribe_again_and_others_go_on():
+    attempts = 0
+
+    async def loses_once() -> AsyncIterator[str | None]:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise ChangesLost("the change stream of partyRoles cannot resume")
+        yield "1"
+
+    async with (
+        open_hub() as hub,
+        subscription(hub, end_user("1")) as holder,
+        hub.subscribe("owner", lambda: Sees("ttd/a"), print) as owner,  # no role holder's grants decide it
+    ):
+        await follow_grants(hub, loses_once, StoredGrants().read_access)
+        assert attempts == 2, "following started again"
+        with pytest.raises(ServiceUnavailable, match="lost track of role grant changes"):
+            await anext(holder)
+        await hub.ready()  # subscriptions go on
+        hub.dispatch(StoredChange("insert", 1, None, doc(), NOW))
+        assert [e.operation for e in drain(owner)] == ["CREATED"]
 
 
 @st.composite

@@ -1,10 +1,14 @@
 """Reading MongoDB's change events, directly: a gateway's own change reaches subscribers once,
 when its audit event is recorded; anyone else's at once."""
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from app.store.change_stream import _HeldChanges
+import pytest
+from pymongo.errors import AutoReconnect, OperationFailure
+
+from app.store.change_stream import ChangesLost, _events, _HeldChanges
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -65,3 +69,50 @@ def test_a_delete_forgets_a_held_change():
     # an outbox emptied later (a restart's recovery) no longer carries the forgotten pre-image
     late = held.complete(event("update", removed=["_pendingEvents"], before=CHANGED, after=CHANGED))
     assert late is not None and late.before == CHANGED
+
+
+class _OneEventThenGone:
+    """A collection whose stream gives one change and breaks, and which then refuses to resume
+    from that change's token: the oplog has moved past it (ChangeStreamHistoryLost)."""
+
+    name = "instances"
+
+    def __init__(self) -> None:
+        self.database = self
+        self.watched_after: list[Any] = []
+
+    async def command(self, command: dict[str, Any]) -> None:  # collMod: pre-images on
+        return None
+
+    async def watch(self, pipeline: Any, *, resume_after: Any, **options: Any) -> Any:
+        self.watched_after.append(resume_after)
+        if resume_after is not None:
+            raise OperationFailure("Resume of change stream was not possible", code=286)
+        return _Stream()
+
+
+class _Stream:
+    def __init__(self) -> None:
+        self.resume_token = {"_data": "01"}
+        self._events = [event("insert", after=ORIGINAL)]
+
+    async def __aenter__(self) -> "_Stream":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        return None
+
+    async def try_next(self) -> dict[str, Any] | None:
+        if self._events:
+            return self._events.pop()
+        raise AutoReconnect("the connection broke")
+
+
+async def test_a_stream_that_cannot_resume_says_its_changes_were_lost_rather_than_retrying_forever():
+    collection = _OneEventThenGone()
+    seen = []
+    with pytest.raises(ChangesLost, match="instances cannot resume"):
+        async for change in _events(collection, lambda: None, asyncio.Event(), "-"):
+            seen.append(change)
+    assert [e["operationType"] for e in seen] == ["insert"]
+    assert collection.watched_after == [None, {"_data": "01"}]

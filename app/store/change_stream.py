@@ -44,6 +44,12 @@ class ChangeStreamsUnavailable(Exception):
     """The server cannot give change streams: it is not a replica set member."""
 
 
+class ChangesLost(Exception):
+    """A broken stream cannot resume where it broke: the oplog no longer holds the changes
+    since then (the gateway was cut off for longer than the oplog's window). What those
+    changes were is unknown; the stream opens again from now on."""
+
+
 async def _enable_pre_images(collection: Any, without_them: str) -> None:
     """Ask MongoDB (6.0 or later) to keep each document as it was before a change, so that a
     change that takes an instance out of a subscriber's sight can be told from one that never
@@ -111,6 +117,9 @@ async def _events(
         except OperationFailure as error:
             if error.code == STANDALONE_CODE:
                 raise ChangeStreamsUnavailable(str(error)) from None
+            if error.code in FORGOTTEN_CODES and resume_token is not None:
+                # Retrying the same token would fail forever, and skipping it would lose changes unsaid.
+                raise ChangesLost(f"the change stream of {collection.name} cannot resume: {error}") from None
             failures = await _wait_after(collection.name, error, failures)
         except PyMongoError as error:
             failures = await _wait_after(collection.name, error, failures)

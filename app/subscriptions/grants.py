@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from app.authorization.access import Access
 from app.authorization.identity import Caller
 from app.errors import GatewayError, ServiceUnavailable
-from app.store.change_stream import ChangeStreamsUnavailable
+from app.store.change_stream import ChangesLost, ChangeStreamsUnavailable
 from app.subscriptions.hub import STANDALONE, ChangeHub
 
 log = logging.getLogger("instance_gateway")
@@ -28,17 +28,27 @@ GrantSource = Callable[[], AsyncIterator[str | None]]
 ReadAccess = Callable[[Caller], Awaitable[Access]]
 
 UNREADABLE = "the subscriber's role grants changed and cannot be read again; subscribe again"
+GRANTS_LOST = "the gateway lost track of role grant changes; subscribe again"
 
 
 async def follow_grants(hub: ChangeHub, source: GrantSource, read_access: ReadAccess) -> None:
-    """Until cancelled: re-decide the visibility of each user's subscribers as their grants change."""
-    try:
-        async for role_holder in source():
-            await regrant(hub, role_holder, read_access)
-    except ChangeStreamsUnavailable as error:
-        hub.close(STANDALONE, error)
-    except Exception as error:  # whatever it is, revocations are no longer followed
-        hub.close("role grants can no longer be followed", error)
+    """Until cancelled: re-decide the visibility of each user's subscribers as their grants
+    change. Where grant changes were lost, every role holder's subscription ends (subscribing
+    again reads the grants as they are) and following starts again from now on."""
+    while True:
+        try:
+            async for role_holder in source():
+                await regrant(hub, role_holder, read_access)
+            return
+        except ChangeStreamsUnavailable as error:
+            hub.close(STANDALONE, error)
+            return
+        except ChangesLost as error:
+            log.error("role holders' subscriptions end: %s", error)
+            hub.end_all(ServiceUnavailable(GRANTS_LOST), role_holders_only=True)
+        except Exception as error:  # whatever it is, revocations are no longer followed
+            hub.close("role grants can no longer be followed", error)
+            return
 
 
 async def regrant(hub: ChangeHub, role_holder: str | None, read_access: ReadAccess) -> None:

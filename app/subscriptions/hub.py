@@ -28,7 +28,7 @@ from typing import Any
 
 from app.errors import ServiceUnavailable
 from app.store.change_feed import Document, StoredChange
-from app.store.change_stream import ChangeStreamsUnavailable
+from app.store.change_stream import ChangesLost, ChangeStreamsUnavailable
 from app.subscriptions.reach import Key, keys_of
 from app.subscriptions.resumption import Resumption
 from app.subscriptions.visibility import Visibility
@@ -41,6 +41,10 @@ CREATED, UPDATED, DELETED = "CREATED", "UPDATED", "DELETED"
 LAST_IMAGES = 10_000
 
 ChangeSource = Callable[[Callable[[], None]], AsyncIterator[StoredChange]]
+CHANGES_LOST = (
+    "the gateway lost track of the database's changes for longer than the database keeps them; "
+    "query again, then subscribe again (a cursor of before is expired)"
+)
 STANDALONE = (
     "subscriptions need MongoDB change streams, which only a replica set gives "
     "(a single-node replica set will do); this MongoDB is a standalone server"
@@ -192,19 +196,34 @@ class ChangeHub:
         return sum(len(audience.subscribers) for audience in self._unbounded)
 
     async def run(self, source: ChangeSource) -> None:
-        """Follow `source` until cancelled; hand every change to the subscribers."""
-        try:
-            async for change in source(self._open.set):
-                self.dispatch(change)
-        except ChangeStreamsUnavailable as error:
-            self.close(STANDALONE, error)
+        """Follow `source` until cancelled; hand every change to the subscribers. Where changes
+        were lost, every subscription ends (its subscriber missed them, unsaid otherwise) and
+        following starts again from now on."""
+        while True:
+            try:
+                async for change in source(self._open.set):
+                    self.dispatch(change)
+                return
+            except ChangeStreamsUnavailable as error:
+                self.close(STANDALONE, error)
+                return
+            except ChangesLost as error:
+                log.error("subscriptions end: %s", error)
+                self._open.clear()
+                self._last_images = _LastImages()  # images of before the gap: stale
+                self.end_all(ServiceUnavailable(CHANGES_LOST))
 
     def close(self, reason: str, error: Exception) -> None:
         """End every subscription with SERVICE_UNAVAILABLE and refuse new ones, for `reason`."""
         self.unavailable = reason
         log.error("subscriptions are off: %s (%s). Queries and mutations work.", reason, error)
-        for subscriber in [s for audience in self._audiences.values() for s in audience.subscribers]:
-            subscriber.end(ServiceUnavailable(reason))
+        self.end_all(ServiceUnavailable(reason))
+
+    def end_all(self, error: Exception, role_holders_only: bool = False) -> None:
+        """End every subscription (or only those whose role grants decide what they see) with `error`."""
+        audiences = self.audiences_of(None) if role_holders_only else list(self._audiences.values())
+        for subscriber in [s for audience in audiences for s in audience.subscribers]:
+            subscriber.end(error)
 
     async def ready(self) -> None:
         """Raises SERVICE_UNAVAILABLE unless changes are followed (after a short wait at start)."""
