@@ -88,7 +88,9 @@ class Services:
     async def follow_changes(self, on_open: Callable[[], None]) -> AsyncIterator[StoredChange]:
         """The store's changes: MongoDB's change stream, or the embedded store's own feed. They
         open once role grants are followed, so that no subscriber's grants change unseen."""
-        await self.grants_followed.wait()
+        await _either(self.grants_followed, self.stopping)
+        if self.stopping.is_set():  # stopped before grants were followed: nothing to follow
+            return
         feed = self.database.feed
         changes = feed.follow(on_open) if feed is not None else follow_changes(self.database, on_open, self.stopping)
         async for change in changes:
@@ -112,6 +114,16 @@ class Services:
             following.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await following
+
+
+async def _either(*events: asyncio.Event) -> None:
+    """Until one of `events` is set."""
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
 
 
 def load_policies(settings: Settings) -> PolicyRepository:

@@ -442,9 +442,10 @@ async def test_the_stream_resumes_where_it_broke_and_loses_no_change(wire, caplo
     doc = make_instance(party_id="500")
     with serving(wire, [doc], **DEFAULT_TIMEOUT) as gateway:
         async with watching(gateway, org_token()) as socket:
-            # the stream's next reads and its reopenings fail, more often than the driver retries
+            # the streams' next reads and their reopenings fail, more often than the driver retries
+            # (the instances' stream and the role grants' share the breaks)
             breaks = {"failCommands": ["getMore", "aggregate"], "closeConnection": True}
-            admin_command(wire, {"configureFailPoint": "failCommand", "mode": {"times": 4}, "data": breaks})
+            admin_command(wire, {"configureFailPoint": "failCommand", "mode": {"times": 8}, "data": breaks})
             await mutate(gateway, SET_SUBSTATUS, {"id": doc["id"]})
             await mutate(gateway, READ_STATUS, {"id": doc["id"]})
             first, second = await change(socket), await change(socket)
