@@ -15,7 +15,8 @@ import pytest
 
 from app.authorization.identity import TokenVerifier
 from app.authorization.tokens import DEVELOPMENT_SECRET, mint_token
-from app.cli import _parser, main
+from app.cli.main import main
+from app.cli.main import parser as command_line
 from tests.conftest import TEST_SECRET
 from tests.factories import make_instance
 
@@ -217,7 +218,7 @@ def test_export_schema_prints_the_sdl(capsys):
 
 
 def _commands() -> argparse._SubParsersAction:
-    (commands,) = (a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    (commands,) = (a for a in command_line()._actions if isinstance(a, argparse._SubParsersAction))
     return commands
 
 
@@ -227,7 +228,7 @@ def test_every_command_has_a_summary():
 
 @pytest.mark.parametrize("command", [None, *_commands().choices], ids=lambda c: c or "instance-gateway")
 def test_every_command_explains_each_of_its_arguments(command, capsys):
-    parser = _commands().choices[command] if command else _parser()
+    parser = _commands().choices[command] if command else command_line()
     undescribed = [a.dest for a in parser._actions if not isinstance(a, argparse._HelpAction) and not a.help]
     assert undescribed == []
     with pytest.raises(SystemExit) as exit:

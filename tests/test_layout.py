@@ -66,7 +66,7 @@ def test_the_http_plumbing_imports_no_edge_and_not_the_composition() -> None:
 
 def test_only_the_entry_point_imports_the_composition() -> None:
     importers = {line.split()[0] for line in crossings("app", COMPOSITION)}
-    assert importers <= {COMPOSITION, ENTRY_POINT}
+    assert all(within(importer, COMPOSITION) or within(importer, ENTRY_POINT) for importer in importers)
 
 
 def test_the_core_imports_no_edge_nor_what_is_above_it() -> None:
