@@ -37,7 +37,7 @@ from tests.generated_queries import operations, requests
 from tests.messy_documents import messy_events, messy_instances
 from tests.selections import EVENTS_FIELD, INSTANCE_FIELDS
 
-EXAMPLES_PER_CALLER = 100
+EXAMPLES_PER_CALLER = 60
 CALLERS: dict[str, Callable[[], str]] = {
     "app owner": lambda: org_token("ttd"),
     "end user": lambda: user_token("1", "1", auth_level=2),

@@ -30,7 +30,7 @@ from app.store.writes import write_all
 from tests.conftest import Store
 
 SETTINGS = settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     # `store` only says where the store is: each example opens its own database.
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
@@ -679,7 +679,7 @@ def _null_parents() -> list[dict[str, Any]]:
 
 
 # No shrinking: each attempt runs the whole list, and the message names the condition.
-@settings(SETTINGS, max_examples=20, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@settings(SETTINGS, max_examples=12, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(documents=instance_sets(min_size=8, max_size=14))
 @example(documents=_null_parents())
 def test_every_single_condition_matches_what_the_model_says(store, documents):

@@ -23,7 +23,7 @@ from tests.conftest import Store, org_token, running_gateway, user_token
 from tests.generated_queries import requests
 
 DEMO = files("app") / "demo"
-EXAMPLES_PER_CALLER = int(os.environ.get("FUZZ_EXAMPLES_PER_CALLER", "120"))
+EXAMPLES_PER_CALLER = int(os.environ.get("FUZZ_EXAMPLES_PER_CALLER", "80"))
 CALLERS: dict[str, Callable[[], str]] = {
     "service owner": lambda: org_token("ttd"),
     "end user": lambda: user_token("1", "1", auth_level=2),
