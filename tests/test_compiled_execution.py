@@ -147,6 +147,10 @@ async def answer(client: httpx.AsyncClient, request: dict[str, Any], token: str,
     }
 
 
+# On the wire store, now and then a socket of the driver's pool is collected unclosed after the
+# twin gateways have closed their clients, while hypothesis runs: a warning about the test's own
+# event-loop runner, not about an answer, which is what this test compares.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize("caller", CALLERS)
 def test_compiled_and_general_execution_answer_generated_queries_alike(
     store: Store, policy_dir: Path, caller: str
