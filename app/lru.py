@@ -38,5 +38,11 @@ class LRU:
             _, forgotten = self._items.popitem(last=False)
             self._weight -= self._weigh(forgotten)
 
+    def pop(self, key: Hashable) -> None:
+        """Forget `key`, if kept."""
+        value = self._items.pop(key, None)
+        if value is not None:
+            self._weight -= self._weigh(value)
+
     def __len__(self) -> int:
         return len(self._items)

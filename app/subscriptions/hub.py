@@ -20,13 +20,13 @@ again from the store in its own task (app/subscriptions/resumption.py), then the
 import asyncio
 import contextlib
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from app.errors import ServiceUnavailable
+from app.lru import LRU
 from app.store.change_feed import Document, StoredChange
 from app.store.change_stream import ChangesLost, ChangeStreamsUnavailable
 from app.subscriptions.reach import Key, keys_of
@@ -150,25 +150,22 @@ class _LastImages:
     change of an instance not seen since has no known pre-image: it reaches no one as DELETED."""
 
     def __init__(self) -> None:
-        self._images: OrderedDict[Any, Document] | None = None  # _id -> the last image
+        self._images: LRU | None = None  # _id -> the last image
 
     def before(self, change: StoredChange) -> Document | None:
         if change.operation == "insert" or change.before is not None:
             return change.before
         if self._images is None:
-            self._images = OrderedDict()
+            self._images = LRU(LAST_IMAGES)
         return self._images.get(change.key)
 
     def remember(self, change: StoredChange) -> None:
         if self._images is None:
             return
         if change.after is None:
-            self._images.pop(change.key, None)
-            return
-        self._images[change.key] = change.after
-        self._images.move_to_end(change.key)
-        if len(self._images) > LAST_IMAGES:
-            self._images.popitem(last=False)
+            self._images.pop(change.key)
+        else:
+            self._images.put(change.key, change.after)
 
 
 class ChangeHub:
